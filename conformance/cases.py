@@ -1,0 +1,272 @@
+"""The gradient cases: one row per differentiable use of a spec name.
+
+Used by ``tests/`` (every row, on every backend) and by the gradient matrix of ``python -m conformance``.
+A row says how to call the function (``fn(xp, *arrays)``, written against the array API only, so the
+same row runs on a wrapgrad namespace, on the raw backend and on ``jax.numpy`` for ``jax.vjp``), the
+shapes of its array inputs, and where to draw their values from (a ``domain`` interval, or a
+``sampler`` for structured inputs such as symmetric positive definite matrices). Kinks and ties are
+kept out of random draws (the domains avoid them); the conventions at kinks are tested on their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CASES", "Case", "cases_by_name"]
+
+Sampler = Callable[[np.random.Generator], list[np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One gradient check: call ``fn(xp, *arrays)`` at inputs drawn as described."""
+
+    name: str
+    fn: Callable[..., Any]
+    shapes: tuple[tuple[int, ...], ...] = ((3, 4),)
+    domain: tuple[float, float] = (-2.0, 2.0)
+    complex: bool = False  # also check with complex inputs
+    label: str = ""
+    sampler: Sampler | None = None
+    # Which inputs are differentiable (the others are passed as constants: integer indices, conditions).
+    wrt: tuple[int, ...] | None = None
+    # Some backends lack a function or disagree on its domain: skip them here, with the reason.
+    skip: dict[str, str] = field(default_factory=dict)
+    jax_reference: bool = True  # jax has this function with the same conventions
+    # gradcheck's eps/atol/rtol, where the defaults do not fit (a float32 step in the middle)
+    tolerance: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}[{self.label}]" if self.label else self.name
+
+    def draw(self, rng: np.random.Generator, complex_inputs: bool = False) -> list[np.ndarray]:
+        """Input values as float64 (or complex128) numpy arrays."""
+        if self.sampler is not None:
+            return self.sampler(rng)
+        low, high = self.domain
+        arrays = []
+        for shape in self.shapes:
+            values = rng.uniform(low, high, shape)
+            if complex_inputs:
+                values = values + 1j * rng.uniform(low, high, shape)
+            arrays.append(values)
+        return arrays
+
+
+def _positive(low: float = 0.2, high: float = 2.0) -> tuple[float, float]:
+    return (low, high)
+
+
+UNARY_SHAPES = ((3, 4),)
+BINARY_SHAPES = ((3, 4), (4,))  # the second operand broadcasts
+FLOAT_PAIR_NO_TIES = ((3, 4), (3, 4))
+
+
+def _distinct(*shapes: tuple[int, ...]) -> Sampler:
+    """Values drawn without ties (for max/min/maximum/sort): a shuffled grid with gaps of 0.1."""
+
+    def sample(rng: np.random.Generator) -> list[np.ndarray]:
+        total = sum(int(np.prod(s)) for s in shapes)
+        values = rng.permutation(np.arange(total) * 0.1 - total * 0.05)
+        out, start = [], 0
+        for s in shapes:
+            n = int(np.prod(s))
+            out.append(values[start : start + n].reshape(s))
+            start += n
+        return out
+
+    return sample
+
+
+CASES: list[Case] = [
+    # -- element-wise ----------------------------------------------------------------------------------
+    Case("abs", lambda xp, x: xp.abs(x), domain=(0.1, 2.0), label="positive", complex=True),
+    Case("abs", lambda xp, x: xp.abs(x), domain=(-2.0, -0.1), label="negative"),
+    Case("acos", lambda xp, x: xp.acos(x), domain=(-0.9, 0.9), complex=True),
+    Case("acosh", lambda xp, x: xp.acosh(x), domain=(1.2, 3.0), complex=True),
+    Case("add", lambda xp, x1, x2: xp.add(x1, x2), BINARY_SHAPES, complex=True),
+    Case("add", lambda xp, x1: x1 + 2.5, label="scalar"),
+    Case("add", lambda xp, x1: 2.5 + x1, label="reflected"),
+    Case("asin", lambda xp, x: xp.asin(x), domain=(-0.9, 0.9), complex=True),
+    Case("asinh", lambda xp, x: xp.asinh(x), complex=True),
+    Case("atan", lambda xp, x: xp.atan(x), complex=True),
+    Case("atan2", lambda xp, x1, x2: xp.atan2(x1, x2), BINARY_SHAPES, domain=(0.2, 2.0)),
+    Case("atanh", lambda xp, x: xp.atanh(x), domain=(-0.9, 0.9), complex=True),
+    Case("ceil", lambda xp, x: xp.ceil(x) * x, label="times_x", domain=(0.1, 0.9)),
+    Case("clip", lambda xp, x: xp.clip(x, -1.0, 1.0), label="scalar_bounds", sampler=_distinct((3, 4))),
+    Case(
+        "clip",
+        lambda xp, x, lo, hi: xp.clip(x, lo, hi),
+        ((3, 4), (4,), (4,)),
+        label="array_bounds",
+        sampler=lambda rng: [
+            rng.uniform(-2, 2, (3, 4)),
+            rng.uniform(-1.5, -0.05, (4,)) * np.array([1, 1, 1, 30]),
+            rng.uniform(0.05, 1.5, (4,)),
+        ],
+    ),
+    Case("conj", lambda xp, x: xp.conj(x) * x, complex=True),
+    Case(
+        "copysign",
+        lambda xp, x1, x2: xp.copysign(x1, x2),
+        BINARY_SHAPES,
+        sampler=lambda rng: [
+            rng.uniform(0.1, 2, (3, 4)) * rng.choice([-1, 1], (3, 4)),
+            rng.uniform(0.1, 2, (4,)) * rng.choice([-1, 1], 4),
+        ],
+    ),
+    Case("cos", lambda xp, x: xp.cos(x), complex=True),
+    Case("cosh", lambda xp, x: xp.cosh(x), complex=True),
+    Case("divide", lambda xp, x1, x2: xp.divide(x1, x2), BINARY_SHAPES, domain=(0.5, 2.0), complex=True),
+    Case("divide", lambda xp, x1: 1.5 / x1, label="reflected", domain=(0.5, 2.0)),
+    Case("exp", lambda xp, x: xp.exp(x), complex=True),
+    Case("expm1", lambda xp, x: xp.expm1(x), complex=True),
+    Case("floor", lambda xp, x: xp.floor(x) * x, label="times_x", domain=(0.1, 0.9)),
+    Case(
+        "floor_divide",
+        lambda xp, x1, x2: xp.floor_divide(x1, x2) * x1,
+        FLOAT_PAIR_NO_TIES,
+        domain=(1.1, 1.9),
+        label="times_x1",
+    ),
+    Case("hypot", lambda xp, x1, x2: xp.hypot(x1, x2), BINARY_SHAPES),
+    Case(
+        "imag",
+        lambda xp, x: xp.imag(x) * xp.real(x),
+        complex=True,
+        label="complex_only",
+        sampler=lambda rng: [rng.uniform(-2, 2, (3, 4)) + 1j * rng.uniform(-2, 2, (3, 4))],
+    ),
+    Case("log", lambda xp, x: xp.log(x), domain=_positive(), complex=True),
+    Case("log1p", lambda xp, x: xp.log1p(x), domain=(-0.5, 2.0), complex=True),
+    Case("log2", lambda xp, x: xp.log2(x), domain=_positive(), complex=True),
+    Case("log10", lambda xp, x: xp.log10(x), domain=_positive(), complex=True),
+    Case("logaddexp", lambda xp, x1, x2: xp.logaddexp(x1, x2), BINARY_SHAPES),
+    Case("maximum", lambda xp, x1, x2: xp.maximum(x1, x2), FLOAT_PAIR_NO_TIES, sampler=_distinct((3, 4), (3, 4))),
+    Case("minimum", lambda xp, x1, x2: xp.minimum(x1, x2), FLOAT_PAIR_NO_TIES, sampler=_distinct((3, 4), (3, 4))),
+    Case("multiply", lambda xp, x1, x2: xp.multiply(x1, x2), BINARY_SHAPES, complex=True),
+    Case("negative", lambda xp, x: -x, complex=True),
+    Case("nextafter", lambda xp, x1, x2: xp.nextafter(x1, x2), FLOAT_PAIR_NO_TIES, jax_reference=False),
+    Case("positive", lambda xp, x: +x, complex=True, jax_reference=True),
+    Case("pow", lambda xp, x1, x2: xp.pow(x1, x2), BINARY_SHAPES, domain=(0.5, 2.0), complex=True),
+    Case("pow", lambda xp, x: x**3, label="integer_exponent", complex=True),
+    Case("pow", lambda xp, x: 2.0**x, label="reflected"),
+    Case(
+        "real",
+        lambda xp, x: xp.real(x) * xp.imag(x),
+        complex=True,
+        label="complex_only",
+        sampler=lambda rng: [rng.uniform(-2, 2, (3, 4)) + 1j * rng.uniform(-2, 2, (3, 4))],
+    ),
+    Case("reciprocal", lambda xp, x: xp.reciprocal(x), domain=(0.5, 2.0), complex=True),
+    Case(
+        "remainder",
+        lambda xp, x1, x2: xp.remainder(x1, x2),
+        FLOAT_PAIR_NO_TIES,
+        sampler=lambda rng: [rng.uniform(0.1, 0.9, (3, 4)) + rng.integers(0, 3, (3, 4)) * 1.5, np.full((3, 4), 1.5)],
+    ),
+    Case("round", lambda xp, x: xp.round(x) * x, label="times_x", domain=(0.1, 0.4)),
+    Case("sign", lambda xp, x: xp.sign(x) * x, label="times_x", domain=(0.1, 2.0)),
+    Case(
+        "sign",
+        lambda xp, x: xp.sign(x),
+        label="complex",
+        complex=True,
+        jax_reference=False,
+        sampler=lambda rng: [rng.uniform(0.2, 2, (3, 4)) + 1j * rng.uniform(0.2, 2, (3, 4))],
+    ),
+    Case("sin", lambda xp, x: xp.sin(x), complex=True),
+    Case("sinh", lambda xp, x: xp.sinh(x), complex=True),
+    Case("square", lambda xp, x: xp.square(x), complex=True),
+    Case("sqrt", lambda xp, x: xp.sqrt(x), domain=_positive(), complex=True),
+    Case("subtract", lambda xp, x1, x2: xp.subtract(x1, x2), BINARY_SHAPES, complex=True),
+    Case("subtract", lambda xp, x1: 2.5 - x1, label="reflected"),
+    Case("tan", lambda xp, x: xp.tan(x), domain=(-1.2, 1.2), complex=True),
+    Case("tanh", lambda xp, x: xp.tanh(x), complex=True),
+    Case("trunc", lambda xp, x: xp.trunc(x) * x, label="times_x", domain=(0.1, 0.9)),
+    # -- creation ----------------------------------------------------------------------------------------
+    Case("asarray", lambda xp, x: xp.asarray(x, copy=True) * x),
+    Case("tril", lambda xp, x: xp.tril(x, k=1), ((4, 4),)),
+    Case("triu", lambda xp, x: xp.triu(x, k=-1), ((2, 4, 4),)),
+    # -- data types ------------------------------------------------------------------------------------
+    Case(
+        "astype",
+        lambda xp, x: xp.astype(x, xp.float32) * 1.0,
+        label="to_float32",
+        tolerance={"eps": 1e-3, "atol": 1e-4, "rtol": 1e-3},
+    ),
+    Case("astype", lambda xp, x: xp.real(xp.astype(x, xp.complex128) * (1 + 2j)), label="to_complex"),
+    # -- indexing (the array object) -------------------------------------------------------------------
+    Case("__getitem__", lambda xp, x: x[1:, ::2], label="basic", shapes=((4, 5),)),
+    Case("__getitem__", lambda xp, x: x[..., None, 0], label="ellipsis_newaxis", shapes=((4, 5),)),
+    Case(
+        "__getitem__",
+        lambda xp, x: x[xp.asarray([0, 2, 0, 0]), xp.asarray([1, 1, 1, 3])],
+        label="integer_array_duplicates",
+        shapes=((4, 5),),
+    ),
+    Case("__getitem__", lambda xp, x: x[xp.asarray([[2, 0], [2, 2]])], label="integer_array_1d", shapes=((4,),)),
+    Case("__getitem__", lambda xp, x: x[x > 0.5], label="boolean_mask", shapes=((4, 5),), jax_reference=False),
+    Case("__setitem__", lambda xp, x, v: _setitem(xp, x, v), ((4, 5), (5,)), label="row"),
+    # -- linear algebra ------------------------------------------------------------------------------
+    Case("matmul", lambda xp, x1, x2: x1 @ x2, ((2, 3, 4), (4, 5)), complex=True),
+    Case("matmul", lambda xp, x1, x2: xp.matmul(x1, x2), ((4,), (3, 4, 5)), label="vector_matrix"),
+    Case("matmul", lambda xp, x1, x2: xp.matmul(x1, x2), ((3, 4), (4,)), label="matrix_vector"),
+    Case("matmul", lambda xp, x1, x2: xp.matmul(x1, x2), ((4,), (4,)), label="vector_vector", complex=True),
+    Case("matrix_transpose", lambda xp, x: xp.matrix_transpose(x), ((2, 3, 4),)),
+    Case("vecdot", lambda xp, x1, x2: xp.vecdot(x1, x2), ((3, 4), (4,)), complex=True),
+    Case("vecdot", lambda xp, x1, x2: xp.vecdot(x1, x2, axis=-2), ((4, 3), (4, 3)), label="axis-2"),
+    # -- manipulation ----------------------------------------------------------------------------------
+    Case("broadcast_to", lambda xp, x: xp.broadcast_to(x, (2, 3, 4)), ((3, 1),)),
+    Case("concat", lambda xp, x1, x2: xp.concat([x1, x2], axis=1), ((3, 2), (3, 4))),
+    Case("concat", lambda xp, x1, x2: xp.concat((x1, x2), axis=None), ((3, 2), (4,)), label="flat"),
+    Case("expand_dims", lambda xp, x: xp.expand_dims(x, axis=1), ((3, 4),)),
+    Case("permute_dims", lambda xp, x: xp.permute_dims(x, (2, 0, 1)), ((2, 3, 4),)),
+    Case("reshape", lambda xp, x: xp.reshape(x, (4, 3)), ((3, 4),)),
+    Case("squeeze", lambda xp, x: xp.squeeze(x, axis=1), ((3, 1, 4),)),
+    Case("stack", lambda xp, x1, x2: xp.stack([x1, x2], axis=1), ((3, 4), (3, 4))),
+    # -- searching -------------------------------------------------------------------------------------
+    Case("where", lambda xp, x1, x2: xp.where(x1 > 0, x1, x2), ((3, 4), (4,)), complex=False),
+    Case("where", lambda xp, x1: xp.where(x1 > 0, x1, 0.0), label="scalar_branch"),
+    # -- statistical -----------------------------------------------------------------------------------
+    Case("max", lambda xp, x: xp.max(x, axis=1), sampler=_distinct((3, 4))),
+    Case("max", lambda xp, x: xp.max(x), label="all", sampler=_distinct((3, 4))),
+    Case("mean", lambda xp, x: xp.mean(x, axis=0, keepdims=True), complex=True),
+    Case("mean", lambda xp, x: xp.mean(x), label="all"),
+    Case("min", lambda xp, x: xp.min(x, axis=(0, 1)), label="tuple_axis", sampler=_distinct((3, 4))),
+    Case("sum", lambda xp, x: xp.sum(x, axis=-1), complex=True),
+    Case("sum", lambda xp, x: xp.sum(x, axis=(0, 2), keepdims=True), ((2, 3, 4),), label="keepdims"),
+    Case("sum", lambda xp, x: xp.sum(x), ((),), label="0d"),
+    # -- linalg ------------------------------------------------------------------------------------------
+    Case("linalg.vector_norm", lambda xp, x: xp.linalg.vector_norm(x), complex=True),
+    Case("linalg.vector_norm", lambda xp, x: xp.linalg.vector_norm(x, axis=1, ord=1), label="ord1", domain=(0.1, 2.0)),
+    Case("linalg.vector_norm", lambda xp, x: xp.linalg.vector_norm(x, axis=0, ord=3, keepdims=True), label="ord3"),
+    Case(
+        "linalg.vector_norm",
+        lambda xp, x: xp.linalg.vector_norm(x, ord=float("inf")),
+        label="inf",
+        sampler=_distinct((3, 4)),
+    ),
+]
+
+
+def _setitem(xp: Any, x: Any, v: Any) -> Any:
+    # Copy first: on the raw backend (and in jax) this must not mutate the caller's array.
+    y = xp.asarray(x, copy=True) * 1.0
+    if hasattr(y, "at") and not hasattr(y, "requires_grad"):  # jax arrays are immutable
+        return y.at[1, ...].set(v * 2.0)
+    y[1, ...] = v * 2.0
+    return y
+
+
+def cases_by_name() -> dict[str, list[Case]]:
+    """The rows grouped by spec name."""
+    grouped: dict[str, list[Case]] = {}
+    for case in CASES:
+        grouped.setdefault(case.name, []).append(case)
+    return grouped

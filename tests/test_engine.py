@@ -1,0 +1,256 @@
+"""The tape and the engine: accumulation, graph shapes, freeing, deep chains, errors."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import weakref
+
+import numpy as np
+import pytest
+
+import wrapgrad
+
+
+def test_diamond_graph_sums_both_paths(xp) -> None:
+    x = xp.asarray([0.5, -1.0, 2.0], requires_grad=True)
+    y = xp.sin(x)
+    out = xp.sum(y * y + xp.exp(y))  # y is used twice
+    out.backward()
+    v = np.array([0.5, -1.0, 2.0])
+    expected = (2 * np.sin(v) + np.exp(np.sin(v))) * np.cos(v)
+    np.testing.assert_allclose(np.asarray(x.grad), expected, rtol=1e-12)
+
+
+def test_same_tensor_as_both_operands(xp) -> None:
+    x = xp.asarray([1.5, -2.0], requires_grad=True)
+    xp.sum(x * x).backward()
+    np.testing.assert_allclose(np.asarray(x.grad), [3.0, -4.0])
+
+
+def test_gradients_accumulate_across_backward_calls(xp) -> None:
+    x = xp.asarray([1.0, 2.0], requires_grad=True)
+    for _ in range(3):
+        xp.sum(x * 2.0).backward()
+    np.testing.assert_allclose(np.asarray(x.grad), [6.0, 6.0])
+    x.grad = None
+    xp.sum(x * 2.0).backward()
+    np.testing.assert_allclose(np.asarray(x.grad), [2.0, 2.0])
+
+
+def test_grad_is_a_tensor_on_the_inputs_backend_dtype_and_device(xp) -> None:
+    x = xp.ones((2, 2), dtype=xp.float32, requires_grad=True)
+    xp.mean((x + 2) * (x + 2) * 3).backward()
+    assert isinstance(x.grad, wrapgrad.Tensor)
+    assert x.grad.__array_namespace__() is xp
+    assert x.grad.dtype == xp.float32
+    assert x.grad.device == x.device
+    assert not x.grad.requires_grad
+    np.testing.assert_allclose(np.asarray(x.grad), np.full((2, 2), 4.5))
+
+
+def test_broadcast_gradient_is_summed_to_the_input_shape(xp) -> None:
+    b = xp.asarray([1.0, 2.0, 3.0], requires_grad=True)
+    s = xp.asarray(2.0, requires_grad=True)
+    a = xp.ones((4, 3))
+    xp.sum(a * b + s).backward()
+    np.testing.assert_allclose(np.asarray(b.grad), [4.0, 4.0, 4.0])
+    assert s.grad.shape == ()
+    assert float(s.grad) == 12.0
+
+
+def test_leaf_backward_gives_ones(xp) -> None:
+    x = xp.asarray(3.0, requires_grad=True)
+    x.backward()
+    assert float(x.grad) == 1.0
+
+
+def test_vector_jacobian_product(xp) -> None:
+    x = xp.asarray([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * x
+    y.backward(xp.asarray([0.1, 1.0, 0.0001]))
+    np.testing.assert_allclose(np.asarray(x.grad), [0.2, 4.0, 0.0006])
+
+
+def test_jacobian_rows_with_retain_graph(xp) -> None:
+    x = xp.asarray([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * x * 2.0
+    rows = []
+    for i in range(3):
+        y[i].backward(retain_graph=True)
+        rows.append(np.asarray(x.grad))
+        x.grad = None
+    np.testing.assert_allclose(np.stack(rows), np.diag([4.0, 8.0, 12.0]))
+
+
+def test_a_chain_of_100000_ops_backpropagates_without_recursion(xp, backend) -> None:
+    if backend != "numpy":
+        pytest.skip("one backend is enough for depth; the engine is backend-independent")
+    limit = sys.getrecursionlimit()
+    x = xp.asarray([1.0, 2.0], requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    xp.sum(y).backward()
+    assert sys.getrecursionlimit() == limit
+    np.testing.assert_allclose(np.asarray(x.grad), [1.0, 1.0])
+
+
+def test_backward_frees_saved_arrays_and_the_graph_is_collected(xp) -> None:
+    x = xp.asarray(np.linspace(0, 1, 5), requires_grad=True)
+    y = xp.sin(x)
+    node = weakref.ref(y.grad_fn)
+    out = xp.sum(y * y)
+    out.backward()
+    assert y.grad_fn.saved_args is None  # released by backward
+    del y, out
+    gc.collect()
+    assert node() is None
+
+
+def test_second_backward_without_retain_graph_is_a_clear_error(xp) -> None:
+    x = xp.asarray([1.0, 2.0], requires_grad=True)
+    out = xp.sum(xp.sin(x))
+    out.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time.*retain_graph=True"):
+        out.backward()
+
+
+def test_retain_graph_allows_a_second_backward(xp) -> None:
+    x = xp.asarray([1.0, 2.0], requires_grad=True)
+    out = xp.sum(xp.sin(x))
+    out.backward(retain_graph=True)
+    out.backward()
+    np.testing.assert_allclose(np.asarray(x.grad), 2 * np.cos([1.0, 2.0]))
+
+
+def test_non_scalar_backward_without_gradient_is_a_clear_error(xp) -> None:
+    x = xp.ones((3, 4), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"backward: gradient is required for a non-scalar output of shape \(3, 4\)"):
+        (x * 2).backward()
+
+
+def test_gradient_of_the_wrong_shape_is_a_clear_error(xp) -> None:
+    x = xp.ones((3,), requires_grad=True)
+    with pytest.raises(ValueError, match=r"backward: gradient has shape \(2,\), but the output has shape \(3,\)"):
+        (x * 2).backward(xp.ones((2,)))
+
+
+def test_backward_on_a_tensor_without_grad_is_a_clear_error(xp) -> None:
+    with pytest.raises(RuntimeError, match="does not require grad and has no grad_fn"):
+        xp.sum(xp.ones(3)).backward()
+
+
+def test_requires_grad_on_an_integer_tensor_is_a_clear_error(xp) -> None:
+    with pytest.raises(RuntimeError, match="only tensors of floating point or complex dtype can require gradients"):
+        xp.asarray([1, 2], requires_grad=True)
+
+
+def test_integer_and_boolean_results_never_require_grad(xp) -> None:
+    x = xp.asarray([0.5, -1.0], requires_grad=True)
+    assert not (x > 0).requires_grad
+    assert not xp.isnan(x).requires_grad
+    assert not xp.argmax(x).requires_grad
+    assert not xp.astype(x, xp.int64).requires_grad
+
+
+def test_piecewise_constant_functions_get_zero_gradients(xp) -> None:
+    x = xp.asarray([0.5, -1.5], requires_grad=True)
+    xp.sum(xp.floor(x) + xp.round(x) + xp.sign(x)).backward()
+    np.testing.assert_array_equal(np.asarray(x.grad), [0.0, 0.0])
+
+
+def test_mixing_backends_is_a_clear_error() -> None:
+    import wrapgrad.array_api_strict as sxp
+    import wrapgrad.numpy as nxp
+
+    with pytest.raises(TypeError, match=r"multiply: arguments come from different array libraries \(numpy, array_api_strict\)"):
+        nxp.ones(2) * sxp.ones(2)
+    with pytest.raises(TypeError, match=r"add: arguments come from different array libraries"):
+        nxp.ones(2, requires_grad=True) + sxp.asarray([1.0, 2.0])._data
+
+
+def test_exporting_a_tensor_that_requires_grad_is_a_clear_error(xp) -> None:
+    x = xp.asarray([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"__array__: cannot export a Tensor that requires grad.*\.detach\(\)"):
+        np.asarray(x)
+    with pytest.raises(RuntimeError, match=r"__dlpack__: cannot export a Tensor that requires grad.*\.detach\(\)"):
+        np.from_dlpack(x)
+    np.testing.assert_array_equal(np.asarray(x.detach()), [1.0, 2.0])
+
+
+def test_python_scalars_of_a_tensor_that_requires_grad(xp) -> None:
+    x = xp.asarray(2.5, requires_grad=True)
+    loss = x * 2
+    assert float(loss) == 5.0
+    assert int(loss) == 5
+    assert bool(loss)
+    assert complex(loss) == 5 + 0j
+
+
+def test_detach_shares_values_and_leaves_the_tape(xp) -> None:
+    x = xp.asarray([1.0, 2.0], requires_grad=True)
+    y = (x * 3).detach()
+    assert not y.requires_grad and y.grad_fn is None and y.is_leaf
+    assert bool(xp.all(y == x * 3))
+
+
+def test_requires_grad_flag_and_leaf_status(xp) -> None:
+    a = xp.asarray([1.0, 2.0])
+    assert not a.requires_grad and a.is_leaf
+    assert a.requires_grad_(True) is a
+    assert a.requires_grad
+    b = a * 2
+    assert b.requires_grad and not b.is_leaf and b.grad_fn.type_name() == "MulBackward0"
+    with pytest.raises(RuntimeError, match="non-leaf tensor"):
+        b.requires_grad_(False)
+
+
+def test_grad_fn_names_follow_torch(xp) -> None:
+    x = xp.ones(2, requires_grad=True)
+    assert (x + 2).grad_fn.type_name() == "AddBackward0"
+    assert xp.mean(x).grad_fn.type_name() == "MeanBackward0"
+    assert xp.sum(x).grad_fn.type_name() == "SumBackward0"
+    assert repr(x + 2).endswith("grad_fn=<AddBackward0>)")
+    assert repr(x).endswith("requires_grad=True)")
+
+
+def test_missing_rule_raises_naming_the_function(xp, monkeypatch) -> None:
+    from wrapgrad import _derivatives
+
+    monkeypatch.delitem(_derivatives.RULES, "sin")
+    x = xp.asarray([1.0], requires_grad=True)
+    out = xp.sum(xp.sin(x))
+    with pytest.raises(NotImplementedError, match="sin: no gradient rule is defined"):
+        out.backward()
+    assert x.grad is None  # nothing was accumulated half-way
+
+
+def test_gradcheck_catches_a_wrong_rule(xp, monkeypatch) -> None:
+    from wrapgrad import _derivatives
+
+    monkeypatch.setitem(_derivatives.RULES, "sin", _derivatives.Rule((lambda xp_, g, ans, x: g * xp_.sin(x),)))
+    x = xp.asarray([0.3, 1.1], requires_grad=True)
+    with pytest.raises(wrapgrad.GradcheckError, match="backward gives .* central finite differences give"):
+        wrapgrad.gradcheck(lambda t: xp.sin(t), [x])
+
+
+def test_create_graph_gives_second_derivatives(xp) -> None:
+    x = xp.asarray([0.3, -0.7, 1.2], requires_grad=True)
+    (g,) = wrapgrad.autograd_grad(xp.sum(xp.sin(x) * x), x, create_graph=True)
+    assert g.requires_grad
+    (h,) = wrapgrad.autograd_grad(xp.sum(g), x)
+    v = np.array([0.3, -0.7, 1.2])
+    np.testing.assert_allclose(np.asarray(g.detach()), np.cos(v) * v + np.sin(v), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(h), 2 * np.cos(v) - v * np.sin(v), rtol=1e-12)
+
+
+def test_autograd_grad_unused_input(xp) -> None:
+    x = xp.asarray([1.0], requires_grad=True)
+    y = xp.asarray([1.0], requires_grad=True)
+    out = xp.sum(x * 2)
+    with pytest.raises(RuntimeError, match="input 1 is not used to compute the outputs.*allow_unused=True"):
+        wrapgrad.autograd_grad(out, [x, y], retain_graph=True)
+    gx, gy = wrapgrad.autograd_grad(out, [x, y], allow_unused=True)
+    assert gy is None and float(gx[0]) == 2.0
+    assert x.grad is None  # autograd_grad returns, it does not accumulate

@@ -1,0 +1,38 @@
+"""wrapgrad: reverse-mode autodiff for any array-API library, with PyTorch's autograd vocabulary.
+
+>>> import wrapgrad.numpy as xp            # also wrapgrad.array_api_strict, wrapgrad.jax, wrapgrad.namespace(any_xp)
+>>> x = xp.ones((2, 2), requires_grad=True)
+>>> out = xp.mean((x + 2) * (x + 2) * 3)
+>>> out.backward()
+>>> x.grad                                 # 4.5 everywhere
+
+The backend namespaces (``wrapgrad.numpy``, ``wrapgrad.jax``, ``wrapgrad.array_api_strict``) are imported
+on first use: ``import wrapgrad`` imports no optional backend.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# _tensor first: it imports the funnel (_apply) at its end, and the funnel needs the Tensor class.
+from ._tensor import Tensor  # isort: skip
+from ._autograd import autograd_grad
+from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ._gradcheck import GradcheckError, gradcheck
+from ._namespace import namespace
+
+__all__ = [
+    "GradcheckError", "Tensor", "autograd_grad", "enable_grad", "gradcheck", "is_grad_enabled", "namespace", "no_grad",
+    "set_grad_enabled",
+]
+__version__ = "0.1.0"
+
+_LAZY_NAMESPACES = ("numpy", "jax", "array_api_strict")
+
+
+def __getattr__(name: str) -> Any:
+    # `wrapgrad.jax` after a plain `import wrapgrad` imports jax only now, when it is asked for.
+    if name in _LAZY_NAMESPACES:
+        return importlib.import_module(f"wrapgrad.{name}")
+    raise AttributeError(f"module 'wrapgrad' has no attribute {name!r}")

@@ -1,0 +1,224 @@
+"""What wrapgrad knows about particular array libraries.
+
+This is the only module that may name a library (numpy, jax, array-api-strict): everything else speaks
+the array API through a :class:`Backend`. Optional libraries are imported here only when an array of
+theirs is seen or their namespace is asked for, never at ``import wrapgrad``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import array_api_compat
+
+__all__ = ["Backend", "backend_for", "backend_of_array"]
+
+# Short names for the namespaces we know; they name the modules wrapgrad.<name>.
+_KNOWN_NAMES = {
+    "array_api_compat.numpy": "numpy",
+    "numpy": "numpy",
+    "jax.numpy": "jax",
+    "array_api_strict": "array_api_strict",
+    "array_api_compat.torch": "torch",
+    "array_api_compat.cupy": "cupy",
+    "array_api_compat.dask.array": "dask",
+}
+
+
+class Backend:
+    """One wrapped array library: its namespace and the few things that differ between libraries.
+
+    Parameters
+    ----------
+    xp : module
+        An array-API namespace (``array_api_compat.numpy``, ``array_api_strict``, ``jax.numpy``, ...).
+    """
+
+    def __init__(self, xp: ModuleType) -> None:
+        self.xp = xp
+        self.name = _KNOWN_NAMES.get(xp.__name__, xp.__name__.replace("array_api_compat.", "").replace(".", "_"))
+        info = xp.__array_namespace_info__()
+        # Results of these dtypes get a tape node; integer and boolean results never do.
+        self.differentiable_dtypes = frozenset(info.dtypes(kind=("real floating", "complex floating")).values())
+        self.complex_dtypes = frozenset(info.dtypes(kind="complex floating").values())
+        self._functions: dict[str, Callable[..., Any]] = {}
+        self.namespace: ModuleType | None = None  # wrapgrad's module for this backend, set by _namespace
+        self.is_numpy = self.name == "numpy"
+        self.is_jax = self.name == "jax"
+        if self.is_numpy:
+            import numpy as np
+
+            self._ndarray = np.ndarray
+            self._generic = np.generic
+            self._np = np
+        # numpy turns 0-D results into numpy scalars; they must become 0-D arrays at the boundary.
+        self.normalize: Callable[[Any], Any] | None = self._normalize_numpy if self.is_numpy else None
+
+    def __repr__(self) -> str:
+        return f"Backend({self.xp.__name__})"
+
+    def default_float_dtype(self) -> Any:
+        """The backend's default real floating dtype (jax's depends on its x64 flag, so it is not cached)."""
+        return self.xp.__array_namespace_info__().default_dtypes()["real floating"]
+
+    def function(self, name: str) -> Callable[..., Any]:
+        """The backend's function for a spec name (``"sin"``, ``"linalg.cholesky"``), looked up once.
+
+        Besides the namespace's functions, the funnel also runs the array object's ``__getitem__``,
+        ``__setitem__`` and ``to_device``, and the internal ``_scatter_add``; ``stack`` and ``concat`` take
+        their arrays as separate arguments (each one gets its own edge on the tape).
+        """
+        fn = self._functions.get(name)
+        if fn is None:
+            fn = self._functions[name] = self._resolve(name)
+        return fn
+
+    def _resolve(self, name: str) -> Callable[..., Any]:
+        if name == "__getitem__":
+            return _get_item
+        if name == "__setitem__":
+            return lambda x, value, *, key: self.set_item(x, key, value)
+        if name == "to_device":
+            return array_api_compat.to_device
+        if name == "_scatter_add":
+            return lambda values, positions, *, size: self.scatter_add(values, positions, size)
+        obj: Any = self.xp
+        for part in name.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                raise AttributeError(f"{name}: not provided by the backend {self.xp.__name__}")
+        if name in ("stack", "concat"):
+            sequence_fn = obj
+            return lambda *arrays, **params: sequence_fn(list(arrays), **params)
+        positional = _POSITIONAL_PARAMS.get(name)
+        if positional is not None:
+            return _with_positional_params(obj, positional)
+        array_keywords = _ARRAY_KEYWORDS.get(name)
+        if array_keywords is not None:
+            return _with_array_keywords(obj, array_keywords)
+        return obj  # type: ignore[no-any-return]
+
+    def _normalize_numpy(self, out: Any) -> Any:
+        if type(out) is self._ndarray:
+            return out
+        if isinstance(out, self._generic):
+            return self._np.asarray(out)
+        if isinstance(out, tuple):
+            fields = getattr(out, "_fields", None)
+            items = [self._normalize_numpy(o) for o in out]
+            return type(out)(*items) if fields is not None else tuple(items)
+        if isinstance(out, list):
+            return [self._normalize_numpy(o) for o in out]
+        return out
+
+    # -- mutation and scatter: the spec has no portable form of these ---------------------------------
+
+    def set_item(self, data: Any, key: Any, value: Any) -> Any:
+        """Return a copy of ``data`` with ``data[key] = value``; ``data`` itself is never mutated.
+
+        wrapgrad implements ``__setitem__`` as copy-on-write on the Tensor wrapper, so arrays saved for
+        backward keep their values on mutable backends, and immutable backends (jax) work the same way.
+        """
+        if self.is_jax:
+            return data.at[key].set(value)
+        new = self.xp.asarray(data, copy=True)
+        new[key] = value
+        return new
+
+    def scatter_add(self, values: Any, positions: Any, size: int) -> Any:
+        """Sum ``values`` (1-D) into a zero vector of length ``size`` at ``positions``, duplicates added.
+
+        ``array_api_extra.at(...).add`` keeps only one of duplicate indices on numpy and raises on
+        array-api-strict, so gradients of gathers need this: library fast paths, and a portable
+        segment sum (sort, cumulative_sum, searchsorted) for everything else.
+        """
+        xp = self.xp
+        device = array_api_compat.device(values)
+        if self.is_numpy:
+            out = self._np.zeros(size, dtype=values.dtype)
+            self._np.add.at(out, positions, values)
+            return out
+        if self.is_jax:
+            return xp.zeros(size, dtype=values.dtype, device=device).at[positions].add(values)
+        order = xp.argsort(positions, stable=True)
+        sorted_positions = xp.take(positions, order)
+        running = xp.cumulative_sum(xp.take(values, order), include_initial=True)
+        slots = xp.arange(size, dtype=positions.dtype, device=device)
+        start = xp.searchsorted(sorted_positions, slots, side="left")
+        stop = xp.searchsorted(sorted_positions, slots, side="right")
+        return xp.take(running, stop) - xp.take(running, start)
+
+
+def _get_item(x: Any, *, key: Any) -> Any:
+    return x[key]
+
+
+# Positional-only spec parameters that the funnel carries as keyword params (they are not arrays, so they
+# get no edge on the tape, and rules read them by name).
+_POSITIONAL_PARAMS = {
+    "astype": ("dtype",),
+    "linalg.matrix_power": ("n",),
+    "moveaxis": ("source", "destination"),
+    "tile": ("repetitions",),
+}
+# Keyword-only spec parameters that are arrays, which the funnel carries positionally (so they get edges).
+_ARRAY_KEYWORDS = {"diff": ("prepend", "append")}
+
+
+def _with_positional_params(fn: Callable[..., Any], names: tuple[str, ...]) -> Callable[..., Any]:
+    def call(*arrays: Any, **params: Any) -> Any:
+        return fn(*arrays, *(params.pop(n) for n in names), **params)
+
+    return call
+
+
+def _with_array_keywords(fn: Callable[..., Any], names: tuple[str, ...]) -> Callable[..., Any]:
+    def call(x: Any, *arrays: Any, **params: Any) -> Any:
+        extra = {n: a for n, a in zip(names, arrays) if a is not None}
+        return fn(x, **extra, **params)
+
+    return call
+
+
+_BACKENDS: dict[int, Backend] = {}
+
+
+def backend_for(xp: ModuleType) -> Backend:
+    """The :class:`Backend` for an array-API namespace (plain ``numpy`` means array-api-compat's)."""
+    backend = _BACKENDS.get(id(xp))
+    if backend is None:
+        if xp.__name__ == "numpy":
+            import array_api_compat.numpy as compat_numpy
+
+            return backend_for(compat_numpy)
+        backend = _BACKENDS[id(xp)] = Backend(xp)
+    return backend
+
+
+def backend_of_array(array: Any) -> Backend:
+    """The :class:`Backend` of a raw array of any conforming library."""
+    return backend_for(array_api_compat.array_namespace(array))
+
+
+def namespace_by_name(name: str) -> ModuleType:
+    """Import the array-API namespace that wrapgrad calls ``name`` ("numpy", "jax", "array_api_strict")."""
+    if name == "numpy":
+        import array_api_compat.numpy as compat_numpy
+
+        return compat_numpy
+    if name == "jax":
+        import jax.numpy as jnp
+
+        return jnp
+    if name == "array_api_strict":
+        import array_api_strict
+
+        return array_api_strict
+    if name in ("torch", "cupy"):
+        module = f"array_api_compat.{name}"
+        __import__(module)
+        return sys.modules[module]
+    raise ValueError(f"namespace: unknown backend name {name!r} (known: numpy, jax, array_api_strict, torch, cupy)")

@@ -1,0 +1,295 @@
+"""The tape: :class:`Node`, :func:`fit_grad` and the one iterative backward engine.
+
+A Node is one recorded operation. Its ``next`` holds one edge per positional array argument: ``None``
+when that argument needs no gradient, else ``(target, output_nr)`` where ``target`` is the argument's own
+Node (a non-leaf) or the argument Tensor itself (a leaf that requires grad).
+
+:func:`run_backward` walks the graph without recursion (Kahn's algorithm over dependency counts), so a
+chain of 10^5 operations needs no deep Python stack, and it drops every cotangent buffer as soon as it is
+consumed and every saved array as soon as its node has run (unless ``retain_graph``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from ._backend import Backend
+    from ._tensor import Tensor
+
+__all__ = ["ArgMeta", "Node", "Rule", "fit_grad", "run_backward"]
+
+Edge = tuple[Any, int]  # (Node or leaf Tensor, output number)
+
+
+class Rule(NamedTuple):
+    """The gradient rule of one operation: one VJP per positional array argument.
+
+    Each VJP is ``vjp(xp, g, ans, *args, **params) -> cotangent of that argument``; ``None`` marks an
+    argument that is not differentiable (an index, a condition). ``uses_args`` and ``uses_ans`` say what the
+    node must keep alive for backward: ``add`` keeps nothing, ``exp`` keeps only its result.
+    """
+
+    vjps: tuple[Callable[..., Any] | None, ...]
+    uses_args: bool = True
+    uses_ans: bool = False
+    joint: bool = False  # vjps holds one function that returns the cotangents of all arguments
+
+
+class ArgMeta(NamedTuple):
+    """Stands in for an argument whose rule needs only its shape and dtype (``sum``, ``reshape``, ``add``)."""
+
+    shape: tuple[int, ...]
+    dtype: Any
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+
+# How torch names the nodes of the operators, so grad_fn reads as PyTorch users know it.
+_TORCH_NODE_NAMES = {"multiply": "Mul", "subtract": "Sub", "divide": "Div", "negative": "Neg", "__getitem__": "Index"}
+
+
+class Node:
+    """One recorded operation: what backward needs to send cotangents to the operation's inputs."""
+
+    __slots__ = (
+        "name", "backend", "rule", "next", "input_meta", "saved_args", "ans", "params", "n_outputs",
+        "released", "__weakref__",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        backend: Backend,
+        rule: Rule | None,
+        next_edges: tuple[Edge | None, ...],
+        input_meta: tuple[tuple[Any, Any] | None, ...],
+        saved_args: tuple[Any, ...] | None,
+        ans: Any,
+        params: dict[str, Any],
+        n_outputs: int,
+    ) -> None:
+        self.name = name
+        self.backend = backend
+        self.rule = rule
+        self.next = next_edges
+        self.input_meta = input_meta  # (shape, dtype) of each argument that gets a gradient
+        self.saved_args = saved_args
+        self.ans = ans
+        self.params = params
+        self.n_outputs = n_outputs
+        self.released = False
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name()} object at {id(self):#x}>"
+
+    def type_name(self) -> str:
+        """The torch-style name of this node, e.g. ``AddBackward0`` or ``MulBackward0``."""
+        base = _TORCH_NODE_NAMES.get(self.name)
+        if base is None:
+            base = "".join(part.capitalize() for part in self.name.replace(".", "_").split("_"))
+        return f"{base}Backward0"
+
+    def release(self) -> None:
+        """Drop the saved arrays: backward has used them and the graph is not retained."""
+        if self.rule is not None and (self.rule.uses_args or self.rule.uses_ans):
+            self.released = True
+        self.saved_args = None
+        self.ans = None
+
+    def input_grads(self, g: Any, create_graph: bool) -> list[Any]:
+        """Run the rule: the cotangent of every argument with an edge, fitted to its shape and dtype."""
+        rule = self.rule
+        if rule is None:
+            raise NotImplementedError(
+                f"{self.name}: no gradient rule is defined, so backward cannot pass through it "
+                f"(detach its input, or compute it under no_grad)"
+            )
+        if self.released:
+            raise RuntimeError(
+                f"backward: trying to backward through the graph a second time (the saved values of "
+                f"{self.type_name()} were freed by the first backward); pass retain_graph=True to the "
+                f"first backward call if you need to backward twice"
+            )
+        if create_graph:
+            xp, g, ans, args = self._recorded_inputs(g)
+        else:
+            xp, ans, args = self.backend.xp, self.ans, self.saved_args
+        if args is None:  # the rule reads only shapes and dtypes: pass light stand-ins, not the arrays
+            args = tuple(None if m is None else ArgMeta(*m) for m in self.input_meta)
+        params = self.params
+        if rule.joint:
+            raw_grads = rule.vjps[0](xp, g, ans, *args, **params)
+            return [
+                None if edge is None or gi is None else fit_grad(xp, gi, *meta)
+                for gi, edge, meta in zip(raw_grads, self.next, self.input_meta)
+            ]
+        grads: list[Any] = []
+        for vjp, edge, meta in zip(rule.vjps, self.next, self.input_meta):
+            if edge is None or vjp is None:
+                grads.append(None)
+                continue
+            grads.append(fit_grad(xp, vjp(xp, g, ans, *args, **params), *meta))
+        return grads
+
+    def _recorded_inputs(self, g: Any) -> tuple[Any, Any, Any, Any]:
+        """The rule's inputs as Tensors on the graph, so that backward itself is recorded."""
+        from ._tensor import Tensor
+
+        backend = self.backend
+        xp = backend.namespace
+
+        def as_tensor(value: Any, edge: Edge | None) -> Any:
+            if value is None or isinstance(value, (bool, int, float, complex, Tensor)):
+                return value
+            if edge is not None and type(edge[0]) is not Node:
+                return edge[0]  # a leaf: the Tensor itself, so gradients reach it
+            node, nr = edge if edge is not None else (None, 0)
+            return Tensor._make(value, backend, node, nr)
+
+        if isinstance(g, (list, tuple)):
+            g = type(g)(None if gi is None else as_tensor(gi, None) for gi in g)
+        else:
+            g = as_tensor(g, None)
+        args = None
+        if self.saved_args is not None:
+            args = tuple(as_tensor(a, e) for a, e in zip(self.saved_args, self.next))
+        ans = self.ans
+        if ans is not None:
+            if self.n_outputs == 1:
+                ans = Tensor._make(ans, backend, self, 0)
+            else:
+                ans = type(ans)(*(Tensor._make(a, backend, self, i) for i, a in enumerate(ans)))
+        return xp, g, ans, args
+
+
+def fit_grad(xp: Any, g: Any, shape: Any, dtype: Any) -> Any:
+    """Fit a cotangent to its input: sum over broadcast axes, then cast to the input's dtype.
+
+    The one place where broadcasting and dtype promotion are undone; rules never deal with either.
+    A complex cotangent of a real input keeps its real part (torch's convention).
+    """
+    if g.shape != shape:
+        g = _unbroadcast(xp, g, tuple(shape))
+    if g.dtype != dtype:
+        if xp.isdtype(g.dtype, "complex floating") and not xp.isdtype(dtype, "complex floating"):
+            g = xp.real(g)
+        g = xp.astype(g, dtype)
+    return g
+
+
+def _unbroadcast(xp: Any, g: Any, shape: tuple[int, ...]) -> Any:
+    lead = g.ndim - len(shape)
+    if lead > 0:
+        g = xp.sum(g, axis=tuple(range(lead)))
+    if lead >= 0:
+        axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+        if axes:
+            g = xp.sum(g, axis=axes, keepdims=True)
+    if g.shape != shape:  # a rule may return a cotangent that still needs broadcasting up, e.g. a 0-D zero
+        g = xp.broadcast_to(g, shape)
+    return g
+
+
+def _add_grad(buffers: dict[Any, Any], target: Any, nr: int, n_outputs: int, g: Any) -> None:
+    if n_outputs == 1:
+        previous = buffers.get(target)
+        buffers[target] = g if previous is None else previous + g
+        return
+    slots = buffers.get(target)
+    if slots is None:
+        slots = buffers[target] = [None] * n_outputs
+    slots[nr] = g if slots[nr] is None else slots[nr] + g
+
+
+def _n_outputs(target: Any) -> int:
+    return target.n_outputs if type(target) is Node else 1
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Any],
+    *,
+    retain_graph: bool,
+    create_graph: bool,
+    capture: Sequence[Tensor] | None = None,
+) -> list[Any] | None:
+    """Send ``root_grads`` back from ``roots`` through the recorded graph.
+
+    With ``capture=None`` the gradients of the leaves are accumulated into their ``.grad``, all at the end,
+    so an error half-way leaves every ``.grad`` as it was. With ``capture`` the gradients of those tensors
+    (leaves or not) are returned instead, in order, ``None`` where no path leads to one.
+    """
+    # 1. Count, for every reachable node and leaf, how many edges lead into it.
+    deps: dict[Any, int] = {}
+    buffers: dict[Any, Any] = {}
+    starts: list[Any] = []
+    for root, g in zip(roots, root_grads):
+        target = root._node if root._node is not None else root
+        _add_grad(buffers, target, root._output_nr, _n_outputs(target), g)
+        if target not in deps:
+            deps[target] = 0
+            starts.append(target)
+    stack = [t for t in starts if type(t) is Node]
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for edge in node.next:
+            if edge is not None:
+                target = edge[0]
+                deps[target] = deps.get(target, 0) + 1
+                if target not in seen and type(target) is Node:
+                    seen.add(target)
+                    stack.append(target)
+
+    captured: dict[Any, Any] = {}
+    wanted: dict[Any, int] | None = None
+    if capture is not None:
+        wanted = {}
+        for t in capture:
+            key = t._node if t._node is not None else t
+            wanted[key] = t._output_nr
+
+    # 2. Run each node once all of its consumers have sent their cotangents.
+    leaf_grads: list[tuple[Any, Any]] = []
+    ready = [t for t in starts if deps[t] == 0]
+    while ready:
+        target = ready.pop()
+        g = buffers.pop(target, None)
+        if wanted is not None and target in wanted:
+            captured[target] = g
+        if type(target) is not Node:
+            if g is not None:
+                leaf_grads.append((target, g))
+            continue
+        if g is None or (type(g) is list and all(gi is None for gi in g)):
+            grads: list[Any] = [None] * len(target.next)
+        else:
+            grads = target.input_grads(g, create_graph)
+        for edge, gi in zip(target.next, grads):
+            if edge is None:
+                continue
+            child, nr = edge
+            if gi is not None:
+                _add_grad(buffers, child, nr, _n_outputs(child), gi)
+            deps[child] -= 1
+            if deps[child] == 0:
+                ready.append(child)
+        if not retain_graph:
+            target.release()
+
+    if capture is not None:
+        results = []
+        for t in capture:
+            key = t._node if t._node is not None else t
+            g = captured.get(key)
+            if type(g) is list:
+                g = g[t._output_nr]
+            results.append(g)
+        return results
+    for leaf, g in leaf_grads:
+        leaf._accumulate_grad(g, create_graph)
+    return None

@@ -1,0 +1,36 @@
+"""Inspection (array API standard, "Inspection"): ``__array_namespace_info__()``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._backend import Backend
+
+__all__ = ["Info"]
+
+
+class Info:
+    """What ``__array_namespace_info__()`` returns: the backend's answers, in the 2025.12 form."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._info = backend.xp.__array_namespace_info__()
+
+    def capabilities(self) -> dict[str, Any]:
+        """``capabilities`` of the array API standard: the backend's own."""
+        return dict(self._info.capabilities())
+
+    def default_device(self) -> Any:
+        """``default_device`` of the array API standard."""
+        return self._info.default_device()
+
+    def default_dtypes(self, *, device: Any = None) -> dict[str, Any]:
+        """``default_dtypes`` of the array API standard."""
+        return dict(self._info.default_dtypes(device=device))
+
+    def devices(self) -> tuple[Any, ...]:
+        """``devices`` of the array API standard (a tuple since 2025.12)."""
+        return tuple(self._info.devices())
+
+    def dtypes(self, *, device: Any = None, kind: str | tuple[str, ...] | None = None) -> dict[str, Any]:
+        """``dtypes`` of the array API standard."""
+        return dict(self._info.dtypes(device=device, kind=kind))
