@@ -201,6 +201,7 @@ CASES: list[Case] = [
         tolerance={"eps": 1e-3, "atol": 1e-4, "rtol": 1e-3},
     ),
     Case("astype", lambda xp, x: xp.real(xp.astype(x, xp.complex128) * (1 + 2j)), label="to_complex"),
+    # -- indexing functions (take, take_along_axis) -----------------------------------------------------
     # -- indexing (the array object) -------------------------------------------------------------------
     Case("__getitem__", lambda xp, x: x[1:, ::2], label="basic", shapes=((4, 5),)),
     Case("__getitem__", lambda xp, x: x[..., None, 0], label="ellipsis_newaxis", shapes=((4, 5),)),
@@ -230,6 +231,7 @@ CASES: list[Case] = [
     Case("reshape", lambda xp, x: xp.reshape(x, (4, 3)), ((3, 4),)),
     Case("squeeze", lambda xp, x: xp.squeeze(x, axis=1), ((3, 1, 4),)),
     Case("stack", lambda xp, x1, x2: xp.stack([x1, x2], axis=1), ((3, 4), (3, 4))),
+    # -- manipulation (flip, moveaxis, repeat, roll, tile, unstack, broadcast_arrays) ---------------------
     # -- searching -------------------------------------------------------------------------------------
     Case("where", lambda xp, x1, x2: xp.where(x1 > 0, x1, x2), ((3, 4), (4,)), complex=False),
     Case("where", lambda xp, x1: xp.where(x1 > 0, x1, 0.0), label="scalar_branch"),
@@ -242,6 +244,10 @@ CASES: list[Case] = [
     Case("sum", lambda xp, x: xp.sum(x, axis=-1), complex=True),
     Case("sum", lambda xp, x: xp.sum(x, axis=(0, 2), keepdims=True), ((2, 3, 4),), label="keepdims"),
     Case("sum", lambda xp, x: xp.sum(x), ((),), label="0d"),
+    # -- statistical (cumulative_sum, cumulative_prod, prod, std, var) -----------------------------------
+    # -- sorting ------------------------------------------------------------------------------------------
+    # -- set ----------------------------------------------------------------------------------------------
+    # -- utility ------------------------------------------------------------------------------------------
     # -- linalg ------------------------------------------------------------------------------------------
     Case("linalg.vector_norm", lambda xp, x: xp.linalg.vector_norm(x), complex=True),
     Case("linalg.vector_norm", lambda xp, x: xp.linalg.vector_norm(x, axis=1, ord=1), label="ord1", domain=(0.1, 2.0)),
