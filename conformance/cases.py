@@ -10,7 +10,7 @@ kept out of random draws (the domains avoid them); the conventions at kinks are 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,13 @@ import numpy as np
 __all__ = ["CASES", "Case", "cases_by_name"]
 
 Sampler = Callable[[np.random.Generator], list[np.ndarray]]
+
+# Element-wise functions of the standard: their cases also run on drawn broadcasting shapes.
+ELEMENTWISE = frozenset(
+    "abs acos acosh add asin asinh atan atan2 atanh ceil clip conj copysign cos cosh divide exp expm1 floor "
+    "floor_divide hypot imag log log1p log2 log10 logaddexp maximum minimum multiply negative nextafter positive "
+    "pow real reciprocal remainder round sign sin sinh square sqrt subtract tan tanh trunc".split()
+)
 
 
 @dataclass(frozen=True)
@@ -44,13 +51,19 @@ class Case:
     def id(self) -> str:
         return f"{self.name}[{self.label}]" if self.label else self.name
 
-    def draw(self, rng: np.random.Generator, complex_inputs: bool = False) -> list[np.ndarray]:
-        """Input values as float64 (or complex128) numpy arrays."""
+    @property
+    def broadcastable(self) -> bool:
+        """An element-wise case with drawn values: any mutually broadcastable shapes (0-D too) will do."""
+        return self.sampler is None and self.name in ELEMENTWISE and not self.label
+
+    def draw(self, rng: np.random.Generator, complex_inputs: bool = False,
+             shapes: Sequence[tuple[int, ...]] | None = None) -> list[np.ndarray]:
+        """Input values as float64 (or complex128) numpy arrays, of ``shapes`` if given."""
         if self.sampler is not None:
             return self.sampler(rng)
         low, high = self.domain
         arrays = []
-        for shape in self.shapes:
+        for shape in self.shapes if shapes is None else shapes:
             values = rng.uniform(low, high, shape)
             if complex_inputs:
                 values = values + 1j * rng.uniform(low, high, shape)
