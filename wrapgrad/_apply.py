@@ -6,7 +6,7 @@ from typing import Any
 
 from ._backend import Backend, backend_of_array
 from ._derivatives import RULES
-from ._graph import Node
+from ._graph import Edge, Node
 from ._grad_mode import _GRAD_ENABLED
 from ._tensor import Tensor
 
@@ -47,7 +47,7 @@ def apply(name: str, *args: Any, **params: Any) -> Any:
         _check_raw_arguments(name, backend, args)
 
     out = backend.function(name)(*datas, **params)
-    if backend.normalize is not None:
+    if backend.normalize is not None and type(out) is not backend.array_type:
         out = backend.normalize(out)
     if not tracked or not _GRAD_ENABLED.get():
         return _wrap(out, backend)
@@ -80,28 +80,30 @@ def apply_untracked(name: str, *args: Any, **params: Any) -> Any:
 def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any], params: dict[str, Any],
             out: Any) -> Any:
     multi = isinstance(out, (tuple, list))
-    outputs = out if multi else (out,)
     differentiable = backend.differentiable_dtypes
-    if not any(getattr(o, "dtype", None) in differentiable for o in outputs):
-        return _wrap(out, backend)
+    if multi:
+        if not any(getattr(o, "dtype", None) in differentiable for o in out):
+            return _wrap(out, backend)
+    elif out.dtype not in differentiable:
+        return Tensor._make(out, backend)
 
     rule = RULES.get(name)
-    edges = []
-    meta = []
-    for a in args:
+    edges: list[Edge | None] = []
+    meta: list[tuple[Any, Any] | None] = []
+    for a, data in zip(args, datas):
         if isinstance(a, Tensor) and a._requires_grad:
-            edges.append((a._node, a._output_nr) if a._node is not None else (a, 0))
-            meta.append((a._data.shape, a._data.dtype))
+            node = a._node
+            edges.append((a, 0) if node is None else (node, a._output_nr))
+            meta.append((data.shape, data.dtype))
         else:
             edges.append(None)
             meta.append(None)
     saved = tuple(datas) if rule is None or rule.uses_args else None
     keep_ans = rule is not None and rule.uses_ans
-    if not multi:
-        node = Node(name, backend, rule, tuple(edges), tuple(meta), saved, out if keep_ans else None, params, 1)
-        return Tensor._make(out, backend, node, 0)
     node = Node(name, backend, rule, tuple(edges), tuple(meta), saved, out if keep_ans else None, params,
-                len(out))
+                len(out) if multi else 1)
+    if not multi:
+        return Tensor._make(out, backend, node, 0)
     results = [
         Tensor._make(o, backend, node, i) if o.dtype in differentiable else Tensor._make(o, backend)
         for i, o in enumerate(out)

@@ -54,8 +54,10 @@ class Backend:
             self._ndarray = np.ndarray
             self._generic = np.generic
             self._np = np
-        # numpy turns 0-D results into numpy scalars; they must become 0-D arrays at the boundary.
+        # numpy turns 0-D results into numpy scalars; they must become 0-D arrays at the boundary. The funnel
+        # calls normalize only for results that are not already of array_type (the hot path skips the call).
         self.normalize: Callable[[Any], Any] | None = self._normalize_numpy if self.is_numpy else None
+        self.array_type: type | None = self._ndarray if self.is_numpy else None
 
     def __repr__(self) -> str:
         return f"Backend({self.xp.__name__})"

@@ -41,8 +41,10 @@ def defvjp_joint(name: str, vjp: Callable[..., Any], *, uses_args: bool = True, 
 # -- helpers --------------------------------------------------------------------------------------------
 
 _SCALARS = (bool, int, float)
-# Keyed by (type, dtype): dtypes of different libraries may hash alike, and comparing them warns (strict).
-_COMPLEX_DTYPES: dict[tuple[type, Any], bool] = {}
+# Whether a dtype is complex, keyed by the dtype object's id (dtypes are long-lived singletons; the
+# value keeps the dtype alive, so an id is never reused). Keying by the dtype itself would compare
+# dtypes of different libraries on a hash collision, which array-api-strict warns about.
+_COMPLEX_BY_DTYPE_ID: dict[int, tuple[Any, bool]] = {}
 
 
 def _is_complex(xp: Any, a: Any) -> bool:
@@ -50,17 +52,18 @@ def _is_complex(xp: Any, a: Any) -> bool:
         return False
     if isinstance(a, complex):
         return True
-    key = (type(a.dtype), a.dtype)
-    known = _COMPLEX_DTYPES.get(key)
+    dtype = a.dtype
+    known = _COMPLEX_BY_DTYPE_ID.get(id(dtype))
     if known is None:
-        known = _COMPLEX_DTYPES[key] = bool(xp.isdtype(a.dtype, "complex floating"))
-    return known
+        known = _COMPLEX_BY_DTYPE_ID[id(dtype)] = (dtype, bool(xp.isdtype(dtype, "complex floating")))
+    return known[1]
 
 
 def cj(xp: Any, a: Any) -> Any:
     """``conj(a)`` for complex ``a``, ``a`` itself otherwise (no copy on the hot real path)."""
-    if isinstance(a, complex):
-        return a.conjugate()
+    kind = type(a)
+    if kind is float or kind is int:
+        return a
     return xp.conj(a) if _is_complex(xp, a) else a
 
 
