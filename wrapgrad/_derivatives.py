@@ -64,6 +64,8 @@ def cj(xp: Any, a: Any) -> Any:
     kind = type(a)
     if kind is float or kind is int:
         return a
+    if kind is complex:
+        return a.conjugate()
     return xp.conj(a) if _is_complex(xp, a) else a
 
 
