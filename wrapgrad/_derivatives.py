@@ -214,10 +214,9 @@ defvjp(
 defvjp("cos", lambda xp, g, ans, x: -g * cj(xp, xp.sin(x)))
 defvjp("cosh", lambda xp, g, ans, x: g * cj(xp, xp.sinh(x)))
 defvjp(
-    "divide",
+    "divide",  # from the arguments alone: saving the quotient too would keep one more array alive
     lambda xp, g, ans, x1, x2: g / cj(xp, x2),
-    lambda xp, g, ans, x1, x2: -g * cj(xp, ans / x2),
-    uses_ans=True,
+    lambda xp, g, ans, x1, x2: -g * cj(xp, x1 / (x2 * x2)),
 )
 defvjp("exp", lambda xp, g, ans, x: g * cj(xp, ans), uses_args=False, uses_ans=True)
 defvjp("expm1", lambda xp, g, ans, x: g * cj(xp, ans + 1), uses_args=False, uses_ans=True)
@@ -279,14 +278,16 @@ def _pow_vjp_base(xp: Any, g: Any, ans: Any, x1: Any, x2: Any) -> Any:
 
 
 def _pow_vjp_exponent(xp: Any, g: Any, ans: Any, x1: Any, x2: Any) -> Any:
-    # d/dx2 x1**x2 = x1**x2 * log(x1); taken as 0 where x1 == 0 (torch), not 0 * -inf = nan
-    base = x1 * xp.ones_like(ans)
+    # d/dx2 x1**x2 = x1**x2 * log(x1); taken as 0 where x1 == 0 (torch), not 0 * -inf = nan.
+    # x1**x2 is recomputed rather than saved: most powers have a constant exponent (x**3), and saving
+    # the result for them would keep one more array alive until backward.
+    base = x1 * xp.ones_like(g)
     zero = base == 0
     safe_log = xp.log(xp.where(zero, xp.ones_like(base), base))
-    return xp.where(zero, xp.zeros_like(g), g * cj(xp, ans * safe_log))
+    return xp.where(zero, xp.zeros_like(g), g * cj(xp, base**x2 * safe_log))
 
 
-defvjp("pow", _pow_vjp_base, _pow_vjp_exponent, uses_ans=True)
+defvjp("pow", _pow_vjp_base, _pow_vjp_exponent)
 defvjp("real", lambda xp, g, ans, x: g, uses_args=False)
 defvjp("reciprocal", lambda xp, g, ans, x: -g * cj(xp, ans * ans), uses_args=False, uses_ans=True)
 defvjp(
