@@ -101,7 +101,7 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
     saved = tuple(datas) if rule is None or rule.uses_args else None
     keep_ans = rule is not None and rule.uses_ans
     node = Node(name, backend, rule, tuple(edges), tuple(meta), saved, out if keep_ans else None, params,
-                len(out) if multi else 1)
+                len(out) if multi else 1, multi=multi)
     if not multi:
         return Tensor._make(out, backend, node, 0)
     results = [
