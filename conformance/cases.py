@@ -244,7 +244,53 @@ CASES: list[Case] = [
     Case("reshape", lambda xp, x: xp.reshape(x, (4, 3)), ((3, 4),)),
     Case("squeeze", lambda xp, x: xp.squeeze(x, axis=1), ((3, 1, 4),)),
     Case("stack", lambda xp, x1, x2: xp.stack([x1, x2], axis=1), ((3, 4), (3, 4))),
-    # -- manipulation (flip, moveaxis, repeat, roll, tile, unstack, broadcast_arrays) ---------------------
+    # -- manipulation (flip, moveaxis, repeat, roll, tile, unstack, broadcast_arrays, meshgrid) ---------------------
+    Case("broadcast_arrays", lambda xp, x1, x2: xp.broadcast_arrays(x1, x2), ((3, 1), (4,))),
+    Case(
+        "broadcast_arrays",
+        lambda xp, x1, x2: xp.broadcast_arrays(x1, x2)[1] * 2.0,
+        ((3, 1), (2, 1, 4)),
+        label="one_output_used",
+        wrt=(1,),  # x1 stays constant: its output's cotangent slot is None
+    ),
+    Case("flip", lambda xp, x: xp.flip(x), ((2, 3, 4),), complex=True),
+    Case("flip", lambda xp, x: xp.flip(x, axis=(0, -1)), ((2, 3, 4),), label="tuple_axis"),
+    Case("meshgrid", lambda xp, x1, x2, x3: xp.meshgrid(x1, x2, x3), ((2,), (3,), (4,)), label="xy"),
+    Case(
+        "meshgrid",
+        lambda xp, x1, x2: xp.meshgrid(x1, x2, indexing="ij"),
+        ((2,), (3,)),
+        label="ij",
+        complex=True,
+    ),
+    Case(
+        "meshgrid",
+        lambda xp, x1, x2: xp.meshgrid(x1, x2)[0] * 2.0,
+        ((2,), (3,)),
+        label="one_output_used",
+        wrt=(0,),  # x2 stays constant: the second output's cotangent slot is None
+    ),
+    Case("meshgrid", lambda xp, x: xp.meshgrid(x), ((3,),), label="single"),
+    Case("moveaxis", lambda xp, x: xp.moveaxis(x, 0, -1), ((2, 3, 4),)),
+    Case("moveaxis", lambda xp, x: xp.moveaxis(x, (0, 1), (2, 0)), ((2, 3, 4),), label="tuple"),
+    Case("repeat", lambda xp, x: xp.repeat(x, 3, axis=1), ((2, 3),), complex=True),
+    Case("repeat", lambda xp, x: xp.repeat(x, 2), ((2, 3),), label="flatten"),
+    Case(
+        "repeat",
+        lambda xp, x: xp.repeat(x, xp.asarray([2, 0, 3]), axis=0),
+        ((3, 2),),
+        label="array_repeats",
+        # jax.numpy.repeat needs a concrete total length only under jit; eagerly it matches.
+    ),
+    Case("repeat", lambda xp, x: xp.repeat(x, xp.asarray([1, 4, 2, 1, 0, 1])), ((2, 3),), label="array_flatten"),
+    Case("roll", lambda xp, x: xp.roll(x, 2), ((3, 4),), complex=True),
+    Case("roll", lambda xp, x: xp.roll(x, (1, -2), axis=(0, 2)), ((2, 3, 4),), label="tuple"),
+    Case("roll", lambda xp, x: xp.roll(x, -1, axis=1), ((3, 4),), label="axis"),
+    Case("tile", lambda xp, x: xp.tile(x, (2, 3)), ((3, 4),), complex=True),
+    Case("tile", lambda xp, x: xp.tile(x, (2, 1, 3)), ((3, 4),), label="more_reps"),
+    Case("tile", lambda xp, x: xp.tile(x, (2,)), ((2, 3, 4),), label="fewer_reps"),
+    Case("unstack", lambda xp, x: xp.unstack(x, axis=1), ((3, 4),), complex=True),
+    Case("unstack", lambda xp, x: xp.unstack(x)[2] * 3.0, ((4, 2),), label="one_output_used"),
     # -- searching -------------------------------------------------------------------------------------
     Case("where", lambda xp, x1, x2: xp.where(x1 > 0, x1, x2), ((3, 4), (4,)), complex=False),
     Case("where", lambda xp, x1: xp.where(x1 > 0, x1, 0.0), label="scalar_branch"),
