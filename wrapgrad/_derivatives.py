@@ -452,7 +452,7 @@ def _tile_vjp(xp: Any, g: Any, ans: Any, x: Any, *, repetitions: tuple[int, ...]
     ndim = max(x.ndim, len(repetitions))
     shape = (1,) * (ndim - x.ndim) + tuple(x.shape)
     reps = (1,) * (ndim - len(repetitions)) + tuple(repetitions)
-    pairs = tuple(n for r, s in zip(reps, shape) for n in (r, s))
+    pairs = tuple(n for r, s in zip(reps, shape, strict=True) for n in (r, s))
     summed = xp.sum(xp.reshape(g, pairs), axis=tuple(range(0, 2 * ndim, 2)))
     return xp.reshape(summed, x.shape)
 
