@@ -244,7 +244,7 @@ CASES: list[Case] = [
     Case("reshape", lambda xp, x: xp.reshape(x, (4, 3)), ((3, 4),)),
     Case("squeeze", lambda xp, x: xp.squeeze(x, axis=1), ((3, 1, 4),)),
     Case("stack", lambda xp, x1, x2: xp.stack([x1, x2], axis=1), ((3, 4), (3, 4))),
-    # -- manipulation (flip, moveaxis, repeat, roll, tile, unstack, broadcast_arrays, meshgrid) ---------------------
+    # -- manipulation (flip, moveaxis, repeat, roll, tile, unstack, broadcast_arrays) ---------------------
     Case("broadcast_arrays", lambda xp, x1, x2: xp.broadcast_arrays(x1, x2), ((3, 1), (4,))),
     Case(
         "broadcast_arrays",
@@ -280,9 +280,13 @@ CASES: list[Case] = [
         lambda xp, x: xp.repeat(x, xp.asarray([2, 0, 3]), axis=0),
         ((3, 2),),
         label="array_repeats",
-        # jax.numpy.repeat needs a concrete total length only under jit; eagerly it matches.
     ),
-    Case("repeat", lambda xp, x: xp.repeat(x, xp.asarray([1, 4, 2, 1, 0, 1])), ((2, 3),), label="array_flatten"),
+    Case(
+        "repeat",
+        lambda xp, x: xp.repeat(x, xp.asarray([1, 4, 2, 1, 0, 1])),
+        ((2, 3),),
+        label="array_flatten",
+    ),
     Case("roll", lambda xp, x: xp.roll(x, 2), ((3, 4),), complex=True),
     Case("roll", lambda xp, x: xp.roll(x, (1, -2), axis=(0, 2)), ((2, 3, 4),), label="tuple"),
     Case("roll", lambda xp, x: xp.roll(x, -1, axis=1), ((3, 4),), label="axis"),
