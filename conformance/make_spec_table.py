@@ -44,11 +44,11 @@ def _parameters(fn: ast.FunctionDef) -> list[tuple[str, str, object]]:
     out: list[tuple[str, str, object]] = []
     positional = [(p, "posonly") for p in a.posonlyargs] + [(p, "arg") for p in a.args]
     defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
-    for (p, kind), d in zip(positional, defaults):
+    for (p, kind), d in zip(positional, defaults, strict=True):
         out.append((p.arg, _KINDS[kind], _default(d)))
     if a.vararg is not None:
         out.append((a.vararg.arg, _KINDS["vararg"], "<required>"))
-    for p, d in zip(a.kwonlyargs, a.kw_defaults):
+    for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True):
         out.append((p.arg, _KINDS["kwonly"], _default(d)))
     if a.kwarg is not None:
         out.append((a.kwarg.arg, _KINDS["kwarg"], "<required>"))

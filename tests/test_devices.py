@@ -143,7 +143,7 @@ def test_asarray_to_another_device_keeps_the_graph() -> None:
 def test_mixing_devices_names_the_operation_and_both_devices(name, call) -> None:
     a = xp.asarray([1.0, 2.0], device=DEVICE, requires_grad=True)
     b = xp.asarray([3.0, 4.0])
-    with pytest.raises(ValueError, match=f"^{name}: arguments are on different devices") as info:
+    with pytest.raises(ValueError, match=rf"^{name}: arguments are on different devices") as info:
         call(a, b)
     message = str(info.value)
     assert str(DEVICE) in message and str(DEFAULT) in message
@@ -154,14 +154,14 @@ def test_mixing_devices_names_the_operation_and_both_devices(name, call) -> None
 def test_untracked_ops_report_mixed_devices_too() -> None:
     a = xp.asarray([1, 2], device=DEVICE)
     b = xp.asarray([3, 4])
-    with pytest.raises(ValueError, match="^equal: arguments are on different devices"):
+    with pytest.raises(ValueError, match=r"^equal: arguments are on different devices"):
         a == b  # noqa: B015
 
 
 def test_backward_refuses_a_gradient_on_another_device() -> None:
     x = xp.asarray([1.0, 2.0], device=DEVICE, requires_grad=True)
     y = x * 2
-    with pytest.raises(ValueError, match="backward: gradient is on device .*device1"):
+    with pytest.raises(ValueError, match=r"backward: gradient is on device .*device1"):
         y.backward(xp.ones(2))
     y.backward(xp.ones(2, device=DEVICE))
     assert x.grad.device == DEVICE
@@ -177,5 +177,5 @@ def test_repeat_with_array_repeats_on_the_device() -> None:
     assert x.grad.device == DEVICE
     expected = 2 * np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]) * np.array([[2], [0], [3]])
     np.testing.assert_allclose(np.asarray(x.grad.to_device(DEFAULT)), expected)
-    with pytest.raises(ValueError, match="^repeat: arguments are on different devices"):
+    with pytest.raises(ValueError, match=r"^repeat: arguments are on different devices"):
         xp.repeat(x, xp.asarray([2, 0, 3]), axis=0)
