@@ -83,8 +83,8 @@ class Backend:
             return _get_item
         if name == "__setitem__":
             return lambda x, value, *, key: self.set_item(x, key, value)
-        if name == "to_device":
-            return array_api_compat.to_device
+        if name == "to_device":  # to_device(x, device, /, stream=None): device is positional-only
+            return _with_positional_params(array_api_compat.to_device, ("device",))
         if name == "_scatter_add":
             return lambda values, positions, *, size: self.scatter_add(values, positions, size)
         obj: Any = self.xp

@@ -314,6 +314,24 @@ defvjp("asarray", lambda xp, g, ans, obj, **params: g, uses_args=False)
 defvjp("tril", lambda xp, g, ans, x, *, k=0: xp.tril(g, k=k), uses_args=False)
 defvjp("triu", lambda xp, g, ans, x, *, k=0: xp.triu(g, k=k), uses_args=False)
 
+
+def _meshgrid_vjp(xp: Any, g: list[Any], ans: Any, *arrays: Any, indexing: str = "xy") -> list[Any]:
+    # Output i repeats input i along every axis but its own: sum the other axes away. With "xy" (and at
+    # least two inputs) the first two axes of the outputs are swapped, so inputs 0 and 1 run along 1 and 0.
+    n = len(arrays)
+    grads = []
+    for i, gi in enumerate(g):
+        if gi is None:
+            grads.append(None)
+            continue
+        own = {0: 1, 1: 0}.get(i, i) if indexing == "xy" and n >= 2 else i
+        others = tuple(a for a in range(n) if a != own)
+        grads.append(xp.sum(gi, axis=others) if others else gi)
+    return grads
+
+
+defvjp_joint("meshgrid", _meshgrid_vjp, uses_args=False)
+
 # ======================================================================================================
 # Data type functions
 # ======================================================================================================
@@ -408,6 +426,56 @@ defvjp("permute_dims", _permute_vjp, uses_args=False)
 defvjp("reshape", lambda xp, g, ans, x, *, shape, copy=None: xp.reshape(g, x.shape), uses_args=False)
 defvjp("squeeze", lambda xp, g, ans, x, *, axis: xp.reshape(g, x.shape), uses_args=False)
 defvjp_joint("stack", lambda xp, g, ans, *arrays, axis=0: list(xp.unstack(g, axis=axis)), uses_args=False)
+
+
+# -- flip, moveaxis, repeat, roll, tile, unstack, broadcast_arrays -----------------------------------
+
+
+def _repeat_vjp(xp: Any, g: Any, ans: Any, x: Any, repeats: Any, *, axis: int | None = None) -> Any:
+    # Segment sums: repeat an iota shaped like x the same way to learn which element of x each output
+    # element copies, then scatter-add the cotangent there (repeats may be an array, so no reshape-sum).
+    size = math.prod(x.shape)
+    iota = xp.reshape(xp.arange(size, device=_device(g)), x.shape)
+    positions = xp.reshape(xp.repeat(iota, repeats, axis=axis), (-1,))
+    return xp.reshape(scatter_add(xp, xp.reshape(g, (-1,)), positions, size), x.shape)
+
+
+def _roll_vjp(xp: Any, g: Any, ans: Any, x: Any, *, shift: int | tuple[int, ...],
+              axis: int | tuple[int, ...] | None = None) -> Any:
+    back = -shift if isinstance(shift, int) else tuple(-s for s in shift)
+    return xp.roll(g, shift=back, axis=axis)
+
+
+def _tile_vjp(xp: Any, g: Any, ans: Any, x: Any, *, repetitions: tuple[int, ...]) -> Any:
+    # The result's axis k is repetitions[k] copies of x's (padded) axis k: view it as (reps, size) pairs
+    # and sum the copies.
+    ndim = max(x.ndim, len(repetitions))
+    shape = (1,) * (ndim - x.ndim) + tuple(x.shape)
+    reps = (1,) * (ndim - len(repetitions)) + tuple(repetitions)
+    pairs = tuple(n for r, s in zip(reps, shape, strict=True) for n in (r, s))
+    summed = xp.sum(xp.reshape(g, pairs), axis=tuple(range(0, 2 * ndim, 2)))
+    return xp.reshape(summed, x.shape)
+
+
+def _unstack_vjp(xp: Any, g: list[Any], ans: Any, x: Any, *, axis: int = 0) -> Any:
+    # Outputs that got no gradient contribute zeros of their shape (x's shape without the axis).
+    given = next(gi for gi in g if gi is not None)
+    pieces = [xp.zeros_like(given) if gi is None else gi for gi in g]
+    return xp.stack(pieces, axis=axis)
+
+
+def _broadcast_arrays_vjp(xp: Any, g: list[Any], ans: Any, *arrays: Any) -> list[Any]:
+    return list(g)  # fit_grad sums each cotangent back to its input's shape
+
+
+defvjp_joint("broadcast_arrays", _broadcast_arrays_vjp, uses_args=False)
+defvjp("flip", lambda xp, g, ans, x, *, axis=None: xp.flip(g, axis=axis), uses_args=False)
+defvjp("moveaxis", lambda xp, g, ans, x, *, source, destination: xp.moveaxis(g, destination, source),
+       uses_args=False)
+defvjp("repeat", _repeat_vjp, None)  # repeats (an index) gets no gradient
+defvjp("roll", _roll_vjp, uses_args=False)
+defvjp("tile", _tile_vjp, uses_args=False)
+defvjp("unstack", _unstack_vjp, uses_args=False)
 
 # ======================================================================================================
 # Searching functions

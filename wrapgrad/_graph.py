@@ -57,7 +57,7 @@ class Node:
 
     __slots__ = (
         "name", "backend", "rule", "next", "input_meta", "saved_args", "ans", "params", "n_outputs",
-        "released", "__weakref__",
+        "multi", "released", "__weakref__",
     )
 
     def __init__(
@@ -71,6 +71,7 @@ class Node:
         ans: Any,
         params: dict[str, Any],
         n_outputs: int,
+        multi: bool = False,
     ) -> None:
         self.name = name
         self.backend = backend
@@ -81,6 +82,8 @@ class Node:
         self.ans = ans
         self.params = params
         self.n_outputs = n_outputs
+        # A tuple result (even of one array, as meshgrid(x)): cotangents travel as a list, one slot each.
+        self.multi = multi
         self.released = False
 
     def __repr__(self) -> str:
@@ -159,7 +162,7 @@ class Node:
             args = tuple(as_tensor(a, e) for a, e in zip(self.saved_args, self.next))
         ans = self.ans
         if ans is not None:
-            if self.n_outputs == 1:
+            if not self.multi:
                 ans = Tensor._make(ans, backend, self, 0)
             else:
                 ans = type(ans)(*(Tensor._make(a, backend, self, i) for i, a in enumerate(ans)))
@@ -195,7 +198,7 @@ def _unbroadcast(xp: Any, g: Any, shape: tuple[int, ...]) -> Any:
 
 
 def _add_grad(buffers: dict[Any, Any], target: Any, nr: int, n_outputs: int, g: Any) -> None:
-    if n_outputs == 1:
+    if n_outputs == 0:
         previous = buffers.get(target)
         buffers[target] = g if previous is None else previous + g
         return
@@ -206,7 +209,8 @@ def _add_grad(buffers: dict[Any, Any], target: Any, nr: int, n_outputs: int, g: 
 
 
 def _n_outputs(target: Any) -> int:
-    return target.n_outputs if type(target) is Node else 1
+    """The number of cotangent slots of a multi-output node; 0 for a single array result (or a leaf)."""
+    return target.n_outputs if type(target) is Node and target.multi else 0
 
 
 def run_backward(
