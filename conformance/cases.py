@@ -321,7 +321,75 @@ CASES: list[Case] = [
         label="inf",
         sampler=_distinct((3, 4)),
     ),
+    # -- fft ---------------------------------------------------------------------------------------------
+    # fft, ifft, fftn, ifftn and hfft take complex input (array_api_strict insists): real rows cast first,
+    # which also checks that a real input keeps the real part of the complex cotangent.
+    Case("fft.fft", lambda xp, x: xp.fft.fft(_complex(xp, x)), ((3, 8),), complex=True),
+    Case("fft.fft", lambda xp, x: xp.fft.fft(_complex(xp, x), n=5, axis=0, norm="ortho"), ((7, 2),),
+         complex=True, label="crop_ortho"),
+    Case("fft.fft", lambda xp, x: xp.fft.fft(_complex(xp, x), n=9, norm="forward"), ((2, 5),), complex=True,
+         label="pad_forward"),
+    Case("fft.ifft", lambda xp, x: xp.fft.ifft(_complex(xp, x)), ((3, 7),), complex=True),
+    Case("fft.ifft", lambda xp, x: xp.fft.ifft(_complex(xp, x), n=4, norm="ortho"), ((2, 7),), complex=True,
+         label="crop_ortho"),
+    Case("fft.ifft", lambda xp, x: xp.fft.ifft(_complex(xp, x), n=8, axis=0, norm="forward"), ((5, 2),),
+         complex=True, label="pad_forward"),
+    Case("fft.fftn", lambda xp, x: xp.fft.fftn(_complex(xp, x)), ((3, 4),), complex=True),
+    Case("fft.fftn", lambda xp, x: xp.fft.fftn(_complex(xp, x), s=(5, 2), axes=(2, 0), norm="ortho"),
+         ((3, 2, 4),), complex=True, label="s_axes_ortho"),
+    Case("fft.fftn", lambda xp, x: xp.fft.fftn(_complex(xp, x), axes=(-1,), norm="forward"), ((2, 3, 4),),
+         complex=True, label="one_axis_forward"),
+    Case("fft.ifftn", lambda xp, x: xp.fft.ifftn(_complex(xp, x)), ((2, 3, 5),), complex=True),
+    Case("fft.ifftn", lambda xp, x: xp.fft.ifftn(_complex(xp, x), s=(2, 6), axes=(0, 1), norm="forward"),
+         ((3, 4),), complex=True, label="s_axes_forward"),
+    Case("fft.ifftn", lambda xp, x: xp.fft.ifftn(_complex(xp, x), axes=(1,), norm="ortho"), ((3, 4),),
+         complex=True, label="one_axis_ortho"),
+    # rfft and ihfft take real input, irfft, irfftn and hfft complex input; even and odd logical lengths.
+    Case("fft.rfft", lambda xp, x: xp.fft.rfft(x), ((3, 8),), label="even"),
+    Case("fft.rfft", lambda xp, x: xp.fft.rfft(x, axis=0), ((7, 2),), label="odd_axis0"),
+    Case("fft.rfft", lambda xp, x: xp.fft.rfft(x, n=4, norm="ortho"), ((2, 7),), label="crop_even_ortho"),
+    Case("fft.rfft", lambda xp, x: xp.fft.rfft(x, n=9, norm="forward"), ((2, 6),), label="pad_odd_forward"),
+    Case("fft.rfft", lambda xp, x: xp.fft.rfft(x, n=3), ((2, 6),), label="crop_odd"),
+    Case("fft.irfft", lambda xp, x: xp.fft.irfft(_complex(xp, x)), ((2, 5),), complex=True, label="default_n"),
+    Case("fft.irfft", lambda xp, x: xp.fft.irfft(_complex(xp, x), n=7, norm="ortho"), ((2, 4),), complex=True,
+         label="odd_ortho"),
+    Case("fft.irfft", lambda xp, x: xp.fft.irfft(_complex(xp, x), n=4, axis=0, norm="forward"), ((6, 2),),
+         complex=True, label="crop_even_forward"),
+    Case("fft.irfft", lambda xp, x: xp.fft.irfft(_complex(xp, x), n=11), ((2, 3),), complex=True,
+         label="pad_odd"),
+    Case("fft.irfft", lambda xp, x: xp.fft.irfft(_complex(xp, x), n=10, norm="ortho"), ((2, 4),), complex=True,
+         label="pad_even_ortho"),
+    Case("fft.rfftn", lambda xp, x: xp.fft.rfftn(x), ((3, 4),)),
+    Case("fft.rfftn", lambda xp, x: xp.fft.rfftn(x, s=(3, 5), axes=(0, 2), norm="ortho"), ((2, 3, 6),),
+         label="s_axes_odd_ortho"),
+    Case("fft.rfftn", lambda xp, x: xp.fft.rfftn(x, s=(6, 2), axes=(1, 0), norm="forward"), ((3, 4),),
+         label="s_swapped_axes_forward"),
+    Case("fft.irfftn", lambda xp, x: xp.fft.irfftn(_complex(xp, x)), ((3, 4),), complex=True),
+    Case("fft.irfftn", lambda xp, x: xp.fft.irfftn(_complex(xp, x), s=(2, 5), axes=(0, 1), norm="ortho"),
+         ((3, 4),), complex=True, label="s_odd_ortho"),
+    Case("fft.irfftn", lambda xp, x: xp.fft.irfftn(_complex(xp, x), s=(4, 6), axes=(-1, 0), norm="forward"),
+         ((3, 2, 5),), complex=True, label="s_swapped_axes_forward"),
+    Case("fft.hfft", lambda xp, x: xp.fft.hfft(_complex(xp, x)), ((2, 5),), complex=True, label="default_n"),
+    Case("fft.hfft", lambda xp, x: xp.fft.hfft(_complex(xp, x), n=7, norm="ortho"), ((2, 5),), complex=True,
+         label="crop_odd_ortho"),
+    Case("fft.hfft", lambda xp, x: xp.fft.hfft(_complex(xp, x), n=12, axis=0, norm="forward"), ((4, 2),),
+         complex=True, label="pad_even_forward"),
+    Case("fft.ihfft", lambda xp, x: xp.fft.ihfft(x), ((3, 8),), label="even"),
+    Case("fft.ihfft", lambda xp, x: xp.fft.ihfft(x, n=5, norm="ortho"), ((2, 7),), label="crop_odd_ortho"),
+    Case("fft.ihfft", lambda xp, x: xp.fft.ihfft(x, n=10, axis=0, norm="forward"), ((7, 2),),
+         label="pad_even_forward"),
+    Case("fft.fftshift", lambda xp, x: xp.fft.fftshift(x), ((3, 5),), complex=True),
+    Case("fft.fftshift", lambda xp, x: xp.fft.fftshift(x, axes=1), ((3, 5),), label="one_axis"),
+    Case("fft.ifftshift", lambda xp, x: xp.fft.ifftshift(x), ((3, 5),), complex=True),
+    Case("fft.ifftshift", lambda xp, x: xp.fft.ifftshift(x, axes=(0,)), ((3, 4),), label="one_axis"),
 ]
+
+
+def _complex(xp: Any, x: Any) -> Any:
+    """``x`` as the complex dtype of its precision (the fft functions that want complex input insist)."""
+    if xp.isdtype(x.dtype, "complex floating"):
+        return x
+    return xp.astype(x, xp.complex64 if x.dtype == xp.float32 else xp.complex128)
 
 
 def _setitem(xp: Any, x: Any, v: Any) -> Any:

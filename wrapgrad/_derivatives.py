@@ -545,6 +545,148 @@ defvjp("linalg.vector_norm", _vector_norm_vjp, uses_ans=True)
 # fft extension
 # ======================================================================================================
 
+# Every transform here is linear over the reals, so its VJP is its adjoint A^H applied to g (torch's
+# convention; a real input then keeps the real part, in fit_grad). The adjoint of a DFT normalized one way is
+# the opposite DFT normalized the *opposite* way: fft(norm="backward") has the adjoint n * ifft(norm="backward")
+# = ifft(norm="forward"), and "ortho" is its own opposite. Padding to ``n`` has the adjoint "crop back" and
+# cropping has the adjoint "zero-pad back": :func:`_fit_length` undoes either.
+
+_OPPOSITE_NORM = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
+
+
+def _opposite(norm: str) -> str:
+    try:
+        return _OPPOSITE_NORM[norm]
+    except KeyError:
+        raise ValueError(f"fft: norm must be 'backward', 'ortho' or 'forward', got {norm!r}") from None
+
+
+def _along(axis: int, ndim: int, key: slice) -> tuple[Any, ...]:
+    """An indexing key that applies ``key`` along ``axis`` and takes everything elsewhere."""
+    return (slice(None),) * (axis % ndim) + (key, ...)  # the ellipsis: array_api_strict wants every axis named
+
+
+def _fit_length(xp: Any, a: Any, axis: int, size: int) -> Any:
+    """``a`` cropped or zero-padded at the end of ``axis`` to ``size``: the adjoint of the forward's pad/crop."""
+    axis = axis % a.ndim
+    have = a.shape[axis]
+    if have > size:
+        return a[_along(axis, a.ndim, slice(0, size))]
+    if have < size:
+        shape = a.shape[:axis] + (size - have,) + a.shape[axis + 1:]
+        return xp.concat([a, xp.zeros(shape, dtype=a.dtype, device=_device(a))], axis=axis)
+    return a
+
+
+def _hermitian_weight(xp: Any, g: Any, axis: int, n: int, middle: float) -> Any:
+    """``g`` (the ``n // 2 + 1`` bins of a half spectrum of a length-``n`` signal) with its bins that stand for
+    two bins of the full spectrum (all but DC and, for even ``n``, Nyquist) multiplied by ``middle``."""
+    axis = axis % g.ndim
+    stop = n // 2 + 1 if n % 2 else n // 2  # one past the last bin that has a mirror image
+    if stop <= 1:
+        return g
+    parts = [g[_along(axis, g.ndim, slice(0, 1))], g[_along(axis, g.ndim, slice(1, stop))] * middle]
+    if stop < g.shape[axis]:
+        parts.append(g[_along(axis, g.ndim, slice(stop, None))])
+    return xp.concat(parts, axis=axis)
+
+
+def _fft_axes(ndim: int, s: Any, axes: Any) -> tuple[int, ...]:
+    """The transformed axes, normalized: all of them by default, the last ``len(s)`` with only ``s`` (numpy)."""
+    if axes is None:
+        axes = range(ndim) if s is None else range(ndim - len(s), ndim)
+    return tuple(a % ndim for a in axes)
+
+
+def _fit_lengths(xp: Any, a: Any, axes: tuple[int, ...], shape: tuple[int, ...]) -> Any:
+    for axis in axes:
+        a = _fit_length(xp, a, axis, shape[axis])
+    return a
+
+
+def _fft_vjp(xp: Any, g: Any, ans: Any, x: Any, *, n: Any = None, axis: int = -1, norm: str = "backward") -> Any:
+    return _fit_length(xp, xp.fft.ifft(g, axis=axis, norm=_opposite(norm)), axis, x.shape[axis])
+
+
+def _ifft_vjp(xp: Any, g: Any, ans: Any, x: Any, *, n: Any = None, axis: int = -1, norm: str = "backward") -> Any:
+    return _fit_length(xp, xp.fft.fft(g, axis=axis, norm=_opposite(norm)), axis, x.shape[axis])
+
+
+def _fftn_vjp(xp: Any, g: Any, ans: Any, x: Any, *, s: Any = None, axes: Any = None, norm: str = "backward") -> Any:
+    axes = _fft_axes(x.ndim, s, axes)
+    return _fit_lengths(xp, xp.fft.ifftn(g, axes=axes, norm=_opposite(norm)), axes, x.shape)
+
+
+def _ifftn_vjp(xp: Any, g: Any, ans: Any, x: Any, *, s: Any = None, axes: Any = None, norm: str = "backward") -> Any:
+    axes = _fft_axes(x.ndim, s, axes)
+    return _fit_lengths(xp, xp.fft.fftn(g, axes=axes, norm=_opposite(norm)), axes, x.shape)
+
+
+# rfft keeps bins 0 .. n//2 of fft(x): its adjoint zero-pads g to the full spectrum and applies the adjoint of
+# fft, of which the (real) input keeps the real part. irfft computes that real part from the half spectrum
+# alone, if it is told that every bin with a mirror image counts once, not twice: halve those bins first.
+# irfft in turn reads each such bin twice (as itself and as its mirror image) and the imaginary parts of DC
+# and Nyquist not at all: its adjoint is rfft with those bins doubled (DC and Nyquist of rfft of a real
+# signal are real, so their imaginary parts get no gradient). hfft and ihfft are irfft and rfft of a
+# conjugate with the opposite norm (numpy's definition, the standard's normalizations).
+
+
+def _rfft_vjp(xp: Any, g: Any, ans: Any, x: Any, *, n: Any = None, axis: int = -1, norm: str = "backward") -> Any:
+    n = x.shape[axis] if n is None else n
+    halved = _hermitian_weight(xp, g, axis, n, 0.5)
+    return _fit_length(xp, xp.fft.irfft(halved, n=n, axis=axis, norm=_opposite(norm)), axis, x.shape[axis])
+
+
+def _irfft_vjp(xp: Any, g: Any, ans: Any, x: Any, *, n: Any = None, axis: int = -1, norm: str = "backward") -> Any:
+    n = g.shape[axis]
+    doubled = _hermitian_weight(xp, xp.fft.rfft(g, axis=axis, norm=_opposite(norm)), axis, n, 2.0)
+    return _fit_length(xp, doubled, axis, x.shape[axis])
+
+
+def _hfft_vjp(xp: Any, g: Any, ans: Any, x: Any, *, n: Any = None, axis: int = -1, norm: str = "backward") -> Any:
+    # hfft(x, norm) = irfft(conj(x), opposite norm): the conjugate of irfft's VJP with the norm of hfft.
+    n = g.shape[axis]
+    doubled = _hermitian_weight(xp, xp.conj(xp.fft.rfft(g, axis=axis, norm=norm)), axis, n, 2.0)
+    return _fit_length(xp, doubled, axis, x.shape[axis])
+
+
+def _ihfft_vjp(xp: Any, g: Any, ans: Any, x: Any, *, n: Any = None, axis: int = -1, norm: str = "backward") -> Any:
+    # ihfft(x, norm) = conj(rfft(x, opposite norm)): rfft's VJP of conj(g) with the norm of ihfft.
+    n = x.shape[axis] if n is None else n
+    halved = _hermitian_weight(xp, xp.conj(g), axis, n, 0.5)
+    return _fit_length(xp, xp.fft.irfft(halved, n=n, axis=axis, norm=norm), axis, x.shape[axis])
+
+
+def _rfftn_vjp(xp: Any, g: Any, ans: Any, x: Any, *, s: Any = None, axes: Any = None, norm: str = "backward") -> Any:
+    # rfftn = fft over axes[:-1] after rfft over axes[-1]; irfftn undoes them in the opposite order, and the
+    # halving along the last axis commutes with the transforms along the others.
+    axes = _fft_axes(x.ndim, s, axes)
+    sizes = tuple(g.shape[a] for a in axes[:-1]) + ((x.shape[axes[-1]] if s is None else s[-1]),)
+    halved = _hermitian_weight(xp, g, axes[-1], sizes[-1], 0.5)
+    return _fit_lengths(xp, xp.fft.irfftn(halved, s=sizes, axes=axes, norm=_opposite(norm)), axes, x.shape)
+
+
+def _irfftn_vjp(xp: Any, g: Any, ans: Any, x: Any, *, s: Any = None, axes: Any = None, norm: str = "backward") -> Any:
+    axes = _fft_axes(x.ndim, s, axes)
+    spectrum = xp.fft.rfftn(g, axes=axes, norm=_opposite(norm))
+    doubled = _hermitian_weight(xp, spectrum, axes[-1], g.shape[axes[-1]], 2.0)
+    return _fit_lengths(xp, doubled, axes, x.shape)
+
+
+defvjp("fft.fft", _fft_vjp, uses_args=False)
+defvjp("fft.ifft", _ifft_vjp, uses_args=False)
+defvjp("fft.fftn", _fftn_vjp, uses_args=False)
+defvjp("fft.ifftn", _ifftn_vjp, uses_args=False)
+defvjp("fft.rfft", _rfft_vjp, uses_args=False)
+defvjp("fft.irfft", _irfft_vjp, uses_args=False)
+defvjp("fft.rfftn", _rfftn_vjp, uses_args=False)
+defvjp("fft.irfftn", _irfftn_vjp, uses_args=False)
+defvjp("fft.hfft", _hfft_vjp, uses_args=False)
+defvjp("fft.ihfft", _ihfft_vjp, uses_args=False)
+# The shifts are permutations (rolls by n//2): each is undone by the other.
+defvjp("fft.fftshift", lambda xp, g, ans, x, *, axes=None: xp.fft.ifftshift(g, axes=axes), uses_args=False)
+defvjp("fft.ifftshift", lambda xp, g, ans, x, *, axes=None: xp.fft.fftshift(g, axes=axes), uses_args=False)
+
 # ======================================================================================================
 # The array object's own methods
 # ======================================================================================================
