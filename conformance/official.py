@@ -492,6 +492,16 @@ def _clean_env(extra: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+def wrapped_module_for(module: str, api_version: str) -> str:
+    """The wrapgrad namespace that implements ``api_version``: the newest is the module itself, older
+    revisions are its views (``wrapgrad.numpy.v2024_12``), which return lists where 2024.12 wants lists."""
+    from wrapgrad._namespace import API_VERSIONS
+
+    if api_version == API_VERSIONS[-1]:
+        return module
+    return f"{module}.v{api_version.replace('.', '_')}"
+
+
 def check_importable(module: str, env: Mapping[str, str]) -> str | None:
     """Import ``module`` in a subprocess; return ``None`` or the error's last line."""
     code = "import importlib, sys; importlib.import_module(sys.argv[1])"
@@ -772,7 +782,7 @@ def run_official(
             check_env = _clean_env({**env, "ARRAY_API_STRICT_API_VERSION": version})
             sides = [("raw", backend.raw_module)]
             if not raw_only:
-                sides.append(("wrapped", backend.wrapped_module))
+                sides.append(("wrapped", wrapped_module_for(backend.wrapped_module, version)))
             broken = [
                 f"{module} does not import: {err}"
                 for _, module in sides
