@@ -580,12 +580,11 @@ defvjp("linalg.det", lambda xp, g, ans, x: _solve_adjoint_identity(xp, x, g * cj
 
 def _diagonal_vjp(xp: Any, g: Any, ans: Any, x: Any, *, offset: int = 0) -> Any:
     # Entry i of the diagonal sits at (i, i + offset) for offset >= 0 and at (i - offset, i) below: pad g to
-    # the length of the rows (columns) and spread it along them, masked by the offset identity.
+    # the number of rows (columns) and spread it along them, masked by the offset identity.
     rows, cols = x.shape[-2], x.shape[-1]
     mask = xp.eye(rows, cols, k=offset, dtype=g.dtype, device=_device(g))
     length = rows if offset >= 0 else cols
-    padding = xp.zeros((*g.shape[:-1], length - g.shape[-1]), dtype=g.dtype, device=_device(g))
-    padded = xp.concat([g, padding], axis=-1)
+    padded = g @ xp.eye(g.shape[-1], length, dtype=g.dtype, device=_device(g))  # zeros after the diagonal
     return mask * (padded[..., :, None] if offset >= 0 else padded[..., None, :])
 
 
