@@ -88,13 +88,15 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
     rule = RULES.get(name)
     edges = []
     meta = []
-    for a in args:
+    for a, data in zip(args, datas, strict=True):
         if isinstance(a, Tensor) and a._requires_grad:
             edges.append((a._node, a._output_nr) if a._node is not None else (a, 0))
-            meta.append((a._data.shape, a._data.dtype))
         else:
             edges.append(None)
-            meta.append(None)
+        # Every array argument's shape and dtype, not only those that get a gradient: a rule registered
+        # with uses_args=False (concat's) reads the shapes of its constant arguments too.
+        shape = getattr(data, "shape", None)
+        meta.append(None if shape is None else (shape, data.dtype))
     saved = tuple(datas) if rule is None or rule.uses_args else None
     keep_ans = rule is not None and rule.uses_ans
     if not multi:
