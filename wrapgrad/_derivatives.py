@@ -790,7 +790,7 @@ def _qr_vjp(xp: Any, g: Any, ans: Any, x: Any, *, mode: str = "reduced") -> Any:
         through_y = a2 @ _H(xp, g_y)
         g_q = through_y if g_q is None else g_q + through_y
     g_a1 = _qr_square_or_tall_vjp(xp, q, r_square, g_q, g_x)
-    g_a2 = q @ g_y if g_y is not None else xp.zeros_like(a2 * xp.ones_like(q[..., :1, :1]))
+    g_a2 = q @ g_y if g_y is not None else xp.zeros_like(a2)
     return xp.concat([g_a1, g_a2], axis=-1)
 
 
