@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from conformance import linalg_inputs as li
+
 __all__ = ["CASES", "Case", "cases_by_name"]
 
 Sampler = Callable[[np.random.Generator], list[np.ndarray]]
@@ -321,6 +323,130 @@ CASES: list[Case] = [
         label="inf",
         sampler=_distinct((3, 4)),
     ),
+    # -- linalg (the rest of the extension) ------------------------------------------------------------
+    # Also the main namespace's tensordot (its rule is in the "Linear algebra functions" section).
+    Case("linalg.cholesky", lambda xp, x: xp.linalg.cholesky(_h(xp, x)), sampler=li.spd((3, 3))),
+    Case("linalg.cholesky", lambda xp, x: xp.linalg.cholesky(_h(xp, x), upper=True), label="upper_batched",
+         sampler=li.spd((2, 3, 3))),
+    Case("linalg.cholesky", lambda xp, x: xp.linalg.cholesky(_h(xp, x)), label="complex",
+         sampler=li.spd((2, 3, 3), complex_values=True)),
+    Case("linalg.cross", lambda xp, x1, x2: xp.linalg.cross(x1, x2), ((4, 3), (3,)), complex=True),
+    Case("linalg.cross", lambda xp, x1, x2: xp.linalg.cross(x1, x2, axis=-2), ((2, 3, 4), (2, 3, 4)),
+         label="axis-2"),
+    Case("linalg.det", lambda xp, x: xp.linalg.det(x), sampler=li.well_conditioned((2, 3, 3))),
+    Case("linalg.det", lambda xp, x: xp.linalg.det(x), label="complex",
+         sampler=li.well_conditioned((3, 3), complex_values=True)),
+    Case("linalg.diagonal", lambda xp, x: xp.linalg.diagonal(x), ((2, 3, 4),), complex=True),
+    Case("linalg.diagonal", lambda xp, x: xp.linalg.diagonal(x, offset=1), ((3, 4),), label="offset1"),
+    Case("linalg.diagonal", lambda xp, x: xp.linalg.diagonal(x, offset=-2), ((2, 4, 3),), label="offset-2"),
+    # jax.numpy's eig has no derivative rule for eigenvectors, nor for eigenvalues when it computes the
+    # vectors too ("The derivatives of eigenvectors are not implemented", jax-ml/jax#2748): no jax reference.
+    Case("linalg.eig", lambda xp, x: _eig_gauge_free(xp, x), sampler=li.distinct_eigenvalues((2, 3, 3)),
+         jax_reference=False),
+    Case("linalg.eig", lambda xp, x: _eig_gauge_free(xp, x), label="complex", jax_reference=False,
+         sampler=li.distinct_eigenvalues((3, 3), complex_values=True)),
+    Case("linalg.eig", lambda xp, x: xp.linalg.eig(x).eigenvalues, label="values_only", jax_reference=False,
+         sampler=li.distinct_eigenvalues((3, 3))),
+    Case("linalg.eigvals", lambda xp, x: xp.linalg.eigvals(x), sampler=li.distinct_eigenvalues((2, 3, 3))),
+    Case("linalg.eigvals", lambda xp, x: xp.linalg.eigvals(x), label="complex",
+         sampler=li.distinct_eigenvalues((3, 3), complex_values=True)),
+    Case("linalg.eigh", lambda xp, x: _eigh_gauge_free(xp, x), sampler=li.spd((2, 3, 3))),
+    Case("linalg.eigh", lambda xp, x: _eigh_gauge_free(xp, x), label="complex",
+         sampler=li.spd((3, 3), complex_values=True)),
+    Case("linalg.eigh", lambda xp, x: xp.linalg.eigh(_h(xp, x)).eigenvalues, label="values_only",
+         sampler=li.spd((4, 4))),
+    Case("linalg.eigh", lambda xp, x: li.projector(xp, xp.linalg.eigh(_h(xp, x)).eigenvectors[..., :2]),
+         label="projector", sampler=li.spd((4, 4), complex_values=True)),
+    Case("linalg.eigvalsh", lambda xp, x: xp.linalg.eigvalsh(_h(xp, x)), sampler=li.spd((2, 3, 3))),
+    Case("linalg.eigvalsh", lambda xp, x: xp.linalg.eigvalsh(_h(xp, x)), label="complex",
+         sampler=li.spd((3, 3), complex_values=True)),
+    Case("linalg.inv", lambda xp, x: xp.linalg.inv(x), sampler=li.well_conditioned((2, 3, 3))),
+    Case("linalg.inv", lambda xp, x: xp.linalg.inv(x), label="complex",
+         sampler=li.well_conditioned((3, 3), complex_values=True)),
+    Case("linalg.matrix_norm", lambda xp, x: xp.linalg.matrix_norm(x), ((2, 3, 4),), complex=True),
+    Case("linalg.matrix_norm", lambda xp, x: xp.linalg.matrix_norm(x, ord="nuc", keepdims=True),
+         label="nuc", sampler=li.with_singular_values((2, 4, 3))),
+    Case("linalg.matrix_norm", lambda xp, x: xp.linalg.matrix_norm(x, ord="nuc"), label="nuc_complex",
+         sampler=li.with_singular_values((3, 4), complex_values=True)),
+    Case("linalg.matrix_norm", lambda xp, x: xp.linalg.matrix_norm(x, ord=2), label="2",
+         sampler=li.with_singular_values((2, 3, 4))),
+    Case("linalg.matrix_norm", lambda xp, x: xp.linalg.matrix_norm(x, ord=-2), label="-2",
+         sampler=li.with_singular_values((4, 3), complex_values=True)),
+    Case("linalg.matrix_norm", lambda xp, x: xp.linalg.matrix_norm(x, ord=1), ((2, 3, 4),), label="1",
+         complex=True),
+    Case("linalg.matrix_norm", lambda xp, x: xp.linalg.matrix_norm(x, ord=-1), ((3, 4),), label="-1"),
+    Case("linalg.matrix_norm", lambda xp, x: xp.linalg.matrix_norm(x, ord=float("inf"), keepdims=True),
+         ((2, 3, 4),), label="inf"),
+    Case("linalg.matrix_norm", lambda xp, x: xp.linalg.matrix_norm(x, ord=-float("inf")), ((3, 4),),
+         label="-inf", complex=True),
+    Case("linalg.matrix_power", lambda xp, x: xp.linalg.matrix_power(x, 3), ((2, 3, 3),), domain=(-1.0, 1.0),
+         complex=True),
+    Case("linalg.matrix_power", lambda xp, x: xp.linalg.matrix_power(x, 1), ((3, 3),), label="1"),
+    Case("linalg.matrix_power", lambda xp, x: xp.linalg.matrix_power(x, 0) * x, ((3, 3),), label="0"),
+    Case("linalg.matrix_power", lambda xp, x: xp.linalg.matrix_power(x, -2), label="-2",
+         sampler=li.well_conditioned((2, 3, 3))),
+    Case("linalg.outer", lambda xp, x1, x2: xp.linalg.outer(x1, x2), ((3,), (4,)), complex=True),
+    Case("linalg.pinv", lambda xp, x: xp.linalg.pinv(x), label="tall", sampler=li.with_singular_values((2, 4, 3))),
+    Case("linalg.pinv", lambda xp, x: xp.linalg.pinv(x), label="wide",
+         sampler=li.with_singular_values((3, 5), complex_values=True)),
+    Case("linalg.pinv", lambda xp, x: xp.linalg.pinv(x), label="square", sampler=li.with_singular_values((3, 3))),
+    # QR is unique once diag(R) is real (LAPACK's choice on every backend), so Q and R themselves are the loss.
+    Case("linalg.qr", lambda xp, x: xp.linalg.qr(x), label="tall", sampler=li.with_singular_values((2, 4, 3))),
+    Case("linalg.qr", lambda xp, x: xp.linalg.qr(x, mode="complete"), label="square_complete",
+         sampler=li.with_singular_values((3, 3))),
+    Case("linalg.qr", lambda xp, x: xp.linalg.qr(x), label="wide", sampler=li.with_singular_values((2, 3, 5))),
+    Case("linalg.qr", lambda xp, x: xp.linalg.qr(x), label="complex_tall",
+         sampler=li.with_singular_values((4, 3), complex_values=True)),
+    Case("linalg.qr", lambda xp, x: xp.linalg.qr(x, mode="complete"), label="complex_wide",
+         sampler=li.with_singular_values((3, 4), complex_values=True)),
+    Case("linalg.qr", lambda xp, x: xp.linalg.qr(x, mode="complete").R, label="complete_tall_R_only",
+         sampler=li.with_singular_values((4, 2))),
+    Case("linalg.slogdet", lambda xp, x: xp.linalg.slogdet(x), sampler=li.well_conditioned((2, 3, 3))),
+    Case("linalg.slogdet", lambda xp, x: xp.linalg.slogdet(x), label="complex",
+         sampler=li.well_conditioned((2, 3, 3), complex_values=True)),
+    Case("linalg.solve", lambda xp, x1, x2: xp.linalg.solve(x1, x2), label="matrix",
+         sampler=li.well_conditioned((3, 3), (3, 2))),
+    Case("linalg.solve", lambda xp, x1, x2: xp.linalg.solve(x1, x2), label="batched_vector",
+         sampler=li.well_conditioned((2, 3, 3), (3,))),
+    Case("linalg.solve", lambda xp, x1, x2: xp.linalg.solve(x1, x2), label="broadcast_batch",
+         sampler=li.well_conditioned((3, 3), (2, 3, 2))),
+    Case("linalg.solve", lambda xp, x1, x2: xp.linalg.solve(x1, x2), label="complex",
+         sampler=li.well_conditioned((2, 3, 3), (2, 3, 2), complex_values=True)),
+    Case("linalg.solve", lambda xp, x1, x2: xp.linalg.solve(x1, x2), label="complex_vector",
+         sampler=li.well_conditioned((3, 3), (3,), complex_values=True)),
+    Case("linalg.svd", lambda xp, x: _svd_gauge_free(xp, x, False), label="tall",
+         sampler=li.with_singular_values((2, 4, 3))),
+    Case("linalg.svd", lambda xp, x: _svd_gauge_free(xp, x, False), label="wide",
+         sampler=li.with_singular_values((3, 5))),
+    Case("linalg.svd", lambda xp, x: _svd_gauge_free(xp, x, False), label="complex",
+         sampler=li.with_singular_values((2, 4, 3), complex_values=True)),
+    Case("linalg.svd", lambda xp, x: _svd_gauge_free(xp, x, False), label="complex_wide",
+         sampler=li.with_singular_values((3, 4), complex_values=True)),
+    # jax has no JVP for full_matrices=True ("Singular value decomposition JVP not implemented for full
+    # matrices"), so the full rows have no jax reference; finite differences still check them.
+    Case("linalg.svd", lambda xp, x: _svd_gauge_free(xp, x, True), label="full_tall", jax_reference=False,
+         sampler=li.with_singular_values((4, 3))),
+    Case("linalg.svd", lambda xp, x: _svd_gauge_free(xp, x, True), label="full_wide_complex",
+         jax_reference=False,
+         sampler=li.with_singular_values((3, 4), complex_values=True)),
+    Case("linalg.svd", lambda xp, x: li.projector(xp, xp.linalg.svd(x).U[..., :, 2:]), label="full_complement",
+         jax_reference=False,
+         sampler=li.with_singular_values((5, 2))),
+    Case("linalg.svd", lambda xp, x: xp.linalg.svd(x).S, label="values_only", jax_reference=False,
+         sampler=li.with_singular_values((4, 3))),
+    Case("linalg.svdvals", lambda xp, x: xp.linalg.svdvals(x), sampler=li.with_singular_values((2, 4, 3))),
+    Case("linalg.svdvals", lambda xp, x: xp.linalg.svdvals(x), label="complex",
+         sampler=li.with_singular_values((3, 4), complex_values=True)),
+    Case("linalg.trace", lambda xp, x: xp.linalg.trace(x), ((2, 3, 3),), complex=True),
+    Case("linalg.trace", lambda xp, x: xp.linalg.trace(x, offset=1), ((3, 4),), label="offset1"),
+    Case("linalg.trace", lambda xp, x: xp.linalg.trace(x, offset=-1, dtype=xp.complex128), ((2, 4, 3),),
+         label="offset-1_dtype"),
+    Case("tensordot", lambda xp, x1, x2: xp.tensordot(x1, x2), ((2, 3, 4), (3, 4, 5)), complex=True),
+    Case("tensordot", lambda xp, x1, x2: xp.tensordot(x1, x2, axes=([0, 2], [2, 0])), ((2, 3, 4), (4, 5, 2)),
+         label="pairs", complex=True),
+    Case("tensordot", lambda xp, x1, x2: xp.tensordot(x1, x2, axes=([-1], [1])), ((2, 3), (4, 3, 2)),
+         label="negative_axes"),
+    Case("tensordot", lambda xp, x1, x2: xp.tensordot(x1, x2, axes=0), ((2, 3), (4,)), label="outer"),
     # -- fft ---------------------------------------------------------------------------------------------
     # fft, ifft, fftn, ifftn and hfft take complex input (array_api_strict insists): real rows cast first,
     # which also checks that a real input keeps the real part of the complex cotangent.
@@ -383,6 +509,29 @@ CASES: list[Case] = [
     Case("fft.ifftshift", lambda xp, x: xp.fft.ifftshift(x), ((3, 5),), complex=True),
     Case("fft.ifftshift", lambda xp, x: xp.fft.ifftshift(x, axes=(0,)), ((3, 4),), label="one_axis"),
 ]
+
+
+def _h(xp: Any, x: Any) -> Any:
+    return li.hermitian_part(xp, x)
+
+
+def _eig_gauge_free(xp: Any, x: Any) -> Any:
+    values, vectors = xp.linalg.eig(x)
+    return values, li.gauge_free(xp, vectors)
+
+
+def _eigh_gauge_free(xp: Any, x: Any) -> Any:
+    values, vectors = xp.linalg.eigh(_h(xp, x))
+    return values, li.gauge_free(xp, vectors)
+
+
+def _svd_gauge_free(xp: Any, x: Any, full_matrices: bool) -> Any:
+    # |U|² and |Vh|² are invariant under the joint phase of each (u_i, v_i) pair; the reconstruction
+    # U diag(S) Vh checks the cross terms between the U and Vh cotangents.
+    u, s, vh = xp.linalg.svd(x, full_matrices=full_matrices)
+    k = s.shape[-1]
+    product = (u[..., :, :k] * s[..., None, :]) @ vh[..., :k, :]
+    return s, li.gauge_free(xp, u), li.gauge_free(xp, vh), product
 
 
 def _complex(xp: Any, x: Any) -> Any:

@@ -99,15 +99,18 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
 
     rule = RULES.get(name)
     edges: list[Edge | None] = []
+    # Every array argument's shape and dtype, not only those that get a gradient: a rule registered with
+    # uses_args=False (concat's) reads the shapes of its constant arguments too.
     meta: list[tuple[Any, Any] | None] = []
     for a, data in zip(args, datas):
-        if isinstance(a, Tensor) and a._requires_grad:
+        if isinstance(a, Tensor):
             node = a._node
-            edges.append((a, 0) if node is None else (node, a._output_nr))
+            edges.append(None if not a._requires_grad else (a, 0) if node is None else (node, a._output_nr))
             meta.append((data.shape, data.dtype))
-        else:
+        else:  # a raw array constant, a Python scalar or None
             edges.append(None)
-            meta.append(None)
+            shape = getattr(data, "shape", None)
+            meta.append(None if shape is None else (shape, data.dtype))
     saved = tuple(datas) if rule is None or rule.uses_args else None
     keep_ans = rule is not None and rule.uses_ans
     node = Node(name, backend, rule, tuple(edges), tuple(meta), saved, out if keep_ans else None, params,

@@ -388,6 +388,42 @@ defvjp(
     lambda xp, g, ans, x1, x2, *, axis=-1: xp.expand_dims(g, axis=axis) * x1,
 )
 
+def _tensordot_axes(axes: Any, ndim1: int, ndim2: int) -> tuple[list[int], list[int]]:
+    """The contracted axes of ``x1`` and ``x2`` as two lists of non-negative ints, pair by pair."""
+    if isinstance(axes, int):
+        return list(range(ndim1 - axes, ndim1)), list(range(axes))
+    first, second = axes
+    return [a % ndim1 for a in first], [a % ndim2 for a in second]
+
+
+def _inverse_permutation(order: list[int]) -> tuple[int, ...]:
+    inverse = [0] * len(order)
+    for position, axis in enumerate(order):
+        inverse[axis] = position
+    return tuple(inverse)
+
+
+def _tensordot_vjp(xp: Any, g: Any, ans: Any, x1: Any, x2: Any, *, axes: Any = 2) -> list[Any]:
+    # tensordot is bilinear and conjugates nothing: each cotangent contracts g with the other operand's
+    # conjugate over that operand's free axes, and the result is permuted back to the argument's axis order.
+    contracted1, contracted2 = _tensordot_axes(axes, x1.ndim, x2.ndim)
+    free1 = [a for a in range(x1.ndim) if a not in contracted1]
+    free2 = [a for a in range(x2.ndim) if a not in contracted2]
+    n_free1 = len(free1)
+    g_free2 = list(range(n_free1, g.ndim))
+    # g . conj(x2) over x2's free axes leaves x1's free axes, then x2's contracted axes in x2's order.
+    gx1 = xp.tensordot(g, cj(xp, x2), axes=(g_free2, free2))
+    pairs = sorted(zip(contracted2, contracted1, strict=True))
+    gx1 = xp.permute_dims(gx1, _inverse_permutation(free1 + [a1 for _, a1 in pairs]))
+    # conj(x1) . g over x1's free axes leaves x1's contracted axes in x1's order, then x2's free axes.
+    gx2 = xp.tensordot(cj(xp, x1), g, axes=(free1, list(range(n_free1))))
+    pairs = sorted(zip(contracted1, contracted2, strict=True))
+    gx2 = xp.permute_dims(gx2, _inverse_permutation([a2 for _, a2 in pairs] + free2))
+    return [gx1, gx2]
+
+
+defvjp_joint("tensordot", _tensordot_vjp)
+
 # ======================================================================================================
 # Manipulation functions
 # ======================================================================================================
@@ -540,6 +576,401 @@ def _vector_norm_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: Any = None, kee
 
 
 defvjp("linalg.vector_norm", _vector_norm_vjp, uses_ans=True)
+
+# Conventions of the decompositions (documented in tests/test_linalg.py, which checks each one):
+# - Inputs of cholesky/eigh/eigvalsh are taken as Hermitian: the cotangent is the Hermitian (symmetrised)
+#   one, as torch and JAX return. Backends read one triangle only (numpy: the lower one), so a loss that
+#   perturbs the two triangles differently must symmetrise its input itself.
+# - Eigenvector and singular-vector cotangents are only meaningful for losses that are invariant under the
+#   gauge (sign, or complex phase, of each vector); the rules project the cotangent on the invariant part,
+#   as torch does, and do not check.
+# - The 1/(λj - λi) (eigh, eig) and 1/(s_j^2 - s_i^2) (svd) terms are only formed when the vectors have a
+#   cotangent (HIPS/autograd#527): eigenvalue-only and singular-value-only losses are fine at degenerate
+#   spectra. Where two values are exactly equal the term is taken as 0 (not inf/nan, torch's result): that
+#   is the correct gradient of losses that are invariant under rotations inside the degenerate subspace,
+#   such as its projector; other losses of the vectors have no gradient there at all.
+# - Singular inputs of det/slogdet/inv/solve: the rules use solve/inv, never divide by det; at an exactly
+#   singular matrix the backend's solve decides (numpy and array-api-strict raise LinAlgError, jax gives
+#   non-finite values).
+
+
+def _H(xp: Any, a: Any) -> Any:
+    """The conjugate transpose of a (stack of) matrices."""
+    return xp.matrix_transpose(cj(xp, a))
+
+
+def _eye(xp: Any, n: int, like: Any, m: int | None = None, k: int = 0) -> Any:
+    return xp.eye(n, m, k=k, dtype=like.dtype, device=_device(like))
+
+
+def _diag_embed(xp: Any, v: Any) -> Any:
+    """(..., n) -> (..., n, n) with v on the diagonal."""
+    return v[..., None] * _eye(xp, v.shape[-1], v)
+
+
+def _with_diagonal(xp: Any, a: Any, v: Any) -> Any:
+    """``a`` with its diagonal replaced by ``v``."""
+    off = 1 - _eye(xp, a.shape[-1], a)
+    return a * off + _diag_embed(xp, v)
+
+
+def _off_diagonal_divide(xp: Any, num: Any, den: Any) -> Any:
+    """``num / den`` off the diagonal, 0 on it and where ``den`` is exactly 0 (equal eigen/singular values)."""
+    n = num.shape[-1]
+    den = den + _eye(xp, n, den)  # 1 on the diagonal: no division by 0 there, and the diagonal is reset below
+    return _with_diagonal(xp, _safe_divide(xp, num, den), xp.zeros(num.shape[:-1], dtype=num.dtype,
+                                                                     device=_device(num)))
+
+
+def _solve_adjoint_identity(xp: Any, x: Any, c: Any) -> Any:
+    """``c * x^{-H}`` for a (stack of) scalar(s) ``c``, via solve rather than inv or a division by det."""
+    rhs = c[..., None, None] * _eye(xp, x.shape[-1], c)
+    return xp.linalg.solve(_H(xp, x), rhs)
+
+
+def _cholesky_vjp(xp: Any, g: Any, ans: Any, x: Any, *, upper: bool = False) -> Any:
+    # A = L L^H:  gA = L^{-H} Φ(L^H gL) L^{-1}, Φ = lower triangle with a halved diagonal, made Hermitian
+    # (Murray 2016, https://arxiv.org/abs/1602.07527; torch's cholesky_backward).
+    L, gL = (_H(xp, ans), _H(xp, g)) if upper else (ans, g)
+    phi = xp.tril(_H(xp, L) @ gL)
+    phi = (phi + _H(xp, xp.tril(phi, k=-1))) / 2  # Hermitian, diagonal halved
+    # L^{-H} phi L^{-1} = (L^{-H} (L^{-H} phi)^H)^H, each a solve with L^H (phi is Hermitian)
+    left = xp.linalg.solve(_H(xp, L), phi)
+    return _H(xp, xp.linalg.solve(_H(xp, L), _H(xp, left)))
+
+
+defvjp("linalg.cholesky", _cholesky_vjp, uses_args=False, uses_ans=True)
+
+# cross(x1, x2) is bilinear: x1 x x2 = -[x2]_x x1 = [x1]_x x2, and [a]_x^H = -[conj a]_x.
+defvjp(
+    "linalg.cross",
+    lambda xp, g, ans, x1, x2, *, axis=-1: xp.linalg.cross(cj(xp, x2), g, axis=axis),
+    lambda xp, g, ans, x1, x2, *, axis=-1: xp.linalg.cross(g, cj(xp, x1), axis=axis),
+)
+
+# d det = det tr(A^{-1} dA): the cotangent is g conj(det) A^{-H}, the cofactor matrix, solved for.
+defvjp("linalg.det", lambda xp, g, ans, x: _solve_adjoint_identity(xp, x, g * cj(xp, ans)), uses_ans=True)
+
+
+def _diagonal_vjp(xp: Any, g: Any, ans: Any, x: Any, *, offset: int = 0) -> Any:
+    # Entry i of the diagonal sits at (i, i + offset) for offset >= 0 and at (i - offset, i) below: pad g to
+    # the number of rows (columns) and spread it along them, masked by the offset identity.
+    rows, cols = x.shape[-2], x.shape[-1]
+    mask = xp.eye(rows, cols, k=offset, dtype=g.dtype, device=_device(g))
+    length = rows if offset >= 0 else cols
+    padded = g @ xp.eye(g.shape[-1], length, dtype=g.dtype, device=_device(g))  # zeros after the diagonal
+    return mask * (padded[..., :, None] if offset >= 0 else padded[..., None, :])
+
+
+defvjp("linalg.diagonal", _diagonal_vjp, uses_args=False)
+
+
+def _eig_vjp(xp: Any, g: Any, ans: Any, x: Any) -> Any:
+    # torch's linalg_eig_backward: with A = V diag(λ) V^{-1} and unit-norm columns of V,
+    # gA = V^{-H} (diag(gλ) + (V^H gV - V^H V Re diag(V^H gV)) / conj(λj - λi)) V^H.
+    # The eigenvector part is only defined for losses invariant under V -> V diag(e^{iφ}).
+    g_values, g_vectors = g
+    values, vectors = ans
+    if g_vectors is None:
+        inner = _diag_embed(xp, g_values)
+    else:
+        vhgv = _H(xp, vectors) @ g_vectors
+        diagonal_real = xp.real(xp.linalg.diagonal(vhgv))
+        vhgv = vhgv - (_H(xp, vectors) @ vectors) * xp.astype(diagonal_real, vhgv.dtype)[..., None, :]
+        conj_values = xp.conj(values)
+        inner = _off_diagonal_divide(xp, vhgv, conj_values[..., None, :] - conj_values[..., :, None])
+        if g_values is not None:
+            inner = inner + _diag_embed(xp, g_values)
+    return xp.linalg.solve(_H(xp, vectors), inner @ _H(xp, vectors))
+
+
+defvjp("linalg.eig", _eig_vjp, uses_args=False, uses_ans=True)
+
+
+def _eigvals_vjp(xp: Any, g: Any, ans: Any, x: Any) -> Any:
+    # gA = V^{-H} diag(g) V^H; the eigenvectors are recomputed (eigvals does not return them).
+    vectors = xp.linalg.eig(x).eigenvectors
+    return xp.linalg.solve(_H(xp, vectors), _diag_embed(xp, g) @ _H(xp, vectors))
+
+
+defvjp("linalg.eigvals", _eigvals_vjp)
+
+
+def _eigh_vjp(xp: Any, g: Any, ans: Any, x: Any) -> Any:
+    # A = V diag(λ) V^H:  gA = V (diag(gλ) + skew(V^H gV) / (λj - λi)) V^H, skew(M) = (M - M^H)/2.
+    g_values, g_vectors = g
+    values, vectors = ans
+    if g_vectors is None:  # no 1/(λj - λi) term at all: fine at degenerate spectra (HIPS/autograd#527)
+        inner = _diag_embed(xp, xp.astype(g_values, vectors.dtype))
+    else:
+        vhgv = _H(xp, vectors) @ g_vectors
+        skew = (vhgv - _H(xp, vhgv)) / 2
+        gaps = xp.astype(values[..., None, :] - values[..., :, None], skew.dtype)
+        inner = _off_diagonal_divide(xp, skew, gaps)
+        if g_values is not None:
+            inner = inner + _diag_embed(xp, xp.astype(g_values, vectors.dtype))
+    return vectors @ inner @ _H(xp, vectors)
+
+
+defvjp("linalg.eigh", _eigh_vjp, uses_args=False, uses_ans=True)
+
+
+def _eigvalsh_vjp(xp: Any, g: Any, ans: Any, x: Any) -> Any:
+    vectors = xp.linalg.eigh(x).eigenvectors  # recomputed: eigvalsh does not return them
+    return vectors @ _diag_embed(xp, xp.astype(g, vectors.dtype)) @ _H(xp, vectors)
+
+
+defvjp("linalg.eigvalsh", _eigvalsh_vjp)
+
+
+def _inv_vjp(xp: Any, g: Any, ans: Any, x: Any) -> Any:
+    inverse_h = _H(xp, ans)
+    return -(inverse_h @ g @ inverse_h)
+
+
+defvjp("linalg.inv", _inv_vjp, uses_args=False, uses_ans=True)
+
+
+def _even_split(xp: Any, values: Any, largest: bool, g: Any) -> Any:
+    """``g`` shared evenly among the largest (smallest) entries of ``values`` along the last axis.
+
+    The extremum is taken from ``values`` themselves, not from the forward result: a recomputed SVD or sum
+    need not agree with the backend's norm to the last bit."""
+    extremum = (xp.max if largest else xp.min)(values, axis=-1, keepdims=True)
+    winners = xp.astype(values == extremum, g.dtype)
+    return winners * (g / xp.sum(winners, axis=-1, keepdims=True))
+
+
+def _matrix_norm_vjp(xp: Any, g: Any, ans: Any, x: Any, *, keepdims: bool = False,
+                     ord: int | float | str | None = "fro") -> Any:
+    if keepdims:
+        g, ans = g[..., 0, 0], ans[..., 0, 0]
+    g = g[..., None]  # (..., 1): broadcasts against a vector of row sums, column sums or singular values
+    ans = ans[..., None]
+    if ord in ("fro", None):
+        return g[..., None] * _safe_divide(xp, x, ans[..., None])  # the zero matrix gets 0, as vector_norm
+    if ord in ("nuc", 2, -2):
+        u, s, vh = xp.linalg.svd(x, full_matrices=False)
+        if ord == "nuc":
+            g_s = g * xp.ones_like(s)
+        else:
+            # ties between the largest (smallest) singular values share the gradient evenly
+            g_s = _even_split(xp, s, ord == 2, g * xp.ones_like(s))
+        return (u * xp.astype(g_s, u.dtype)[..., None, :]) @ vh
+    if ord in (1, -1):  # max (min) over columns of the column sums of |x|
+        sums = xp.sum(xp.abs(x), axis=-2)
+        return xp.sign(x) * _even_split(xp, sums, ord == 1, g * xp.ones_like(sums))[..., None, :]
+    if ord in (math.inf, -math.inf):  # max (min) over rows of the row sums of |x|
+        sums = xp.sum(xp.abs(x), axis=-1)
+        return xp.sign(x) * _even_split(xp, sums, ord == math.inf, g * xp.ones_like(sums))[..., :, None]
+    raise ValueError(f"linalg.matrix_norm: no gradient rule for ord={ord!r}")
+
+
+defvjp("linalg.matrix_norm", _matrix_norm_vjp, uses_ans=True)
+
+
+def _matrix_power_positive_vjp(xp: Any, g: Any, x: Any, n: int) -> Any:
+    # d(A^n) = Σ_k A^k dA A^{n-1-k}  =>  gA = Σ_k (A^H)^k g (A^H)^{n-1-k}
+    xh = _H(xp, x)
+    powers = [_eye(xp, x.shape[-1], x) * xp.ones_like(x)]
+    for _ in range(n - 1):
+        powers.append(powers[-1] @ xh)
+    total = powers[0] @ g @ powers[n - 1]
+    for k in range(1, n):
+        total = total + powers[k] @ g @ powers[n - 1 - k]
+    return total
+
+
+def _matrix_power_vjp(xp: Any, g: Any, ans: Any, x: Any, *, n: int) -> Any:
+    if n == 0:
+        return xp.zeros_like(g)  # the identity, whatever x is
+    if n > 0:
+        return _matrix_power_positive_vjp(xp, g, x, n)
+    # A^n = B^{|n|} with B = A^{-1}, and gA = -B^H gB B^H
+    inverse = xp.linalg.inv(x)
+    g_inverse = _matrix_power_positive_vjp(xp, g, inverse, -n)
+    return _inv_vjp(xp, g_inverse, inverse, x)
+
+
+defvjp("linalg.matrix_power", _matrix_power_vjp)
+defvjp(
+    "linalg.outer",
+    lambda xp, g, ans, x1, x2: g @ cj(xp, x2),
+    lambda xp, g, ans, x1, x2: cj(xp, x1) @ g,
+)
+
+
+def _pinv_vjp(xp: Any, g: Any, ans: Any, x: Any, *, rtol: Any = None) -> Any:
+    # Golub & Pereyra 1973, as torch's pinv_backward: valid where the rank is constant (full-rank inputs,
+    # or any rank away from the rtol cutoff); pinv jumps where the rank changes. Arranged so that the
+    # products are of the smaller dimension.
+    p, ph, gh = ans, _H(xp, ans), _H(xp, g)
+    if x.shape[-2] <= x.shape[-1]:
+        k = gh @ p
+        k_ph = k @ ph
+        return -_H(xp, p @ k) + k_ph - (x @ p) @ k_ph + (ph @ p) @ (gh - k @ x)
+    k = p @ gh
+    ph_k = ph @ k
+    return -_H(xp, k @ p) + (gh - x @ k) @ p @ ph + ph_k - ph_k @ p @ x
+
+
+defvjp("linalg.pinv", _pinv_vjp, uses_ans=True)
+
+
+def _sym_inv_adj(xp: Any, m: Any) -> Any:
+    """From an upper-triangular ``m``: ``m + m^H`` with the real part of the diagonal halved."""
+    full = m + _H(xp, m)
+    diagonal = xp.linalg.diagonal(full)
+    if _is_complex(xp, diagonal):
+        diagonal = xp.astype(xp.real(diagonal) / 2, diagonal.dtype) + 1j * xp.imag(diagonal)
+    else:
+        diagonal = diagonal / 2
+    return _with_diagonal(xp, full, diagonal)
+
+
+def _qr_square_or_tall_vjp(xp: Any, q: Any, r: Any, g_q: Any, g_r: Any) -> Any:
+    # M = gR R^H - Q^H gQ;  gA = (gQ + Q sym(triu M)) R^{-H}   (arXiv:2009.10071 §4; torch's qr backward)
+    m = xp.zeros((*q.shape[:-2], r.shape[-2], r.shape[-2]), dtype=q.dtype, device=_device(q))
+    if g_r is not None:
+        m = m + g_r @ _H(xp, r)
+    if g_q is not None:
+        m = m - _H(xp, q) @ g_q
+    b = q @ _sym_inv_adj(xp, xp.triu(m))
+    if g_q is not None:
+        b = b + g_q
+    # b R^{-H} = (R^{-1} b^H)^H
+    return _H(xp, xp.linalg.solve(r, _H(xp, b)))
+
+
+def _qr_vjp(xp: Any, g: Any, ans: Any, x: Any, *, mode: str = "reduced") -> Any:
+    g_q, g_r = g
+    q, r = ans
+    rows, cols = x.shape[-2], x.shape[-1]
+    if rows > cols and mode == "complete":
+        if g_q is not None:
+            raise NotImplementedError(
+                "linalg.qr: no gradient through Q for mode='complete' when x has more rows than columns "
+                "(its last M - N columns are any orthonormal basis of the complement); use mode='reduced'"
+            )
+        q, r, g_r = q[..., :, :cols], r[..., :cols, :], g_r[..., :cols, :]
+    if rows >= cols:
+        return _qr_square_or_tall_vjp(xp, q, r, g_q, g_r)
+    # Wide: A = [A1 | A2] = Q [X | Y] with X square; Q and X depend on A1 only, and Y = Q^H A2.
+    a2 = x[..., :, rows:]
+    r_square = r[..., :, :rows]
+    g_x = g_y = None
+    if g_r is not None:
+        g_x, g_y = g_r[..., :, :rows], g_r[..., :, rows:]
+        through_y = a2 @ _H(xp, g_y)
+        g_q = through_y if g_q is None else g_q + through_y
+    g_a1 = _qr_square_or_tall_vjp(xp, q, r_square, g_q, g_x)
+    g_a2 = q @ g_y if g_y is not None else xp.zeros_like(a2)
+    return xp.concat([g_a1, g_a2], axis=-1)
+
+
+defvjp("linalg.qr", _qr_vjp, uses_ans=True)
+
+
+def _slogdet_vjp(xp: Any, g: Any, ans: Any, x: Any) -> Any:
+    # d log det A = tr(A^{-1} dA) = d log|det A| + i d arg(det A).  The sign is piecewise constant for real
+    # input (its cotangent is ignored) but smooth for complex input: d sign = i Im(tr(A^{-1} dA)) sign.
+    # Together: gA = c A^{-H} with c = g_logabsdet + i Im(conj(sign) g_sign).
+    g_sign, g_logabsdet = g
+    sign = ans[0]
+    if g_logabsdet is None:
+        c = xp.zeros_like(sign)
+    else:
+        c = xp.astype(g_logabsdet, sign.dtype) if _is_complex(xp, sign) else g_logabsdet
+    if g_sign is not None and _is_complex(xp, sign):
+        c = c + 1j * xp.imag(xp.conj(sign) * g_sign)
+    return _solve_adjoint_identity(xp, x, c)
+
+
+defvjp("linalg.slogdet", _slogdet_vjp, uses_ans=True)
+
+
+def _solve_vjp(xp: Any, g: Any, ans: Any, x1: Any, x2: Any) -> list[Any]:
+    # X = A^{-1} B:  gB = A^{-H} gX,  gA = -gB X^H.  A 1-D x2 is one column (the spec's rule since 2024.12),
+    # whatever the batch shape of x1.
+    if x2.ndim == 1:
+        g_x2 = xp.linalg.solve(_H(xp, x1), g[..., None])
+        g_x1 = -(g_x2 * cj(xp, ans)[..., None, :])
+        return [g_x1, g_x2[..., 0]]
+    g_x2 = xp.linalg.solve(_H(xp, x1), g)
+    return [-(g_x2 @ _H(xp, ans)), g_x2]
+
+
+defvjp_joint("linalg.solve", _solve_vjp, uses_ans=True)
+
+
+def _svd_reduced_vjp(xp: Any, g_u: Any, g_s: Any, g_vh: Any, u: Any, s: Any, vh: Any) -> Any:
+    # torch's svd_backward (reduced SVD, k = min(m, n)):
+    #   gA = U [ diag(gS) + (skew(U^H gU) S + S skew(V^H gV)) / (s_j^2 - s_i^2) ] V^H  (+ i Im diag term, complex)
+    #        + (I - U U^H) gU S^{-1} V^H   (tall)   or   U S^{-1} gV^H (I - V V^H)   (wide)
+    m, n = u.shape[-2], vh.shape[-1]
+    s_cast = xp.astype(s, u.dtype)
+    if g_u is None and g_vh is None:
+        return (u * xp.astype(g_s, u.dtype)[..., None, :]) @ vh
+    inner = xp.zeros((*s.shape, s.shape[-1]), dtype=u.dtype, device=_device(u))
+    if g_u is not None:
+        uhgu = _H(xp, u) @ g_u
+        uhgu = uhgu - _H(xp, uhgu)
+        inner = inner + uhgu * s_cast[..., None, :]
+    if g_vh is not None:
+        vhgv = vh @ _H(xp, g_vh)
+        vhgv = vhgv - _H(xp, vhgv)
+        inner = inner + s_cast[..., :, None] * vhgv
+    squares = s * s
+    inner = _off_diagonal_divide(xp, inner, xp.astype(squares[..., None, :] - squares[..., :, None], u.dtype))
+    if g_s is not None:
+        inner = inner + _diag_embed(xp, xp.astype(g_s, u.dtype))
+    if g_u is not None and _is_complex(xp, u):
+        # the phase of each (u_i, v_i) pair: only the imaginary diagonal of U^H gU survives the gauge
+        inner = inner + _diag_embed(xp, xp.linalg.diagonal(uhgu) / (2 * s_cast))
+    if m > n and g_u is not None:
+        g_us = g_u / s_cast[..., None, :]
+        return (u @ inner + g_us - u @ (_H(xp, u) @ g_us)) @ vh
+    if m < n and g_vh is not None:
+        s_gvh = g_vh / s_cast[..., :, None]
+        return u @ (inner @ vh + s_gvh - (s_gvh @ _H(xp, vh)) @ vh)
+    return u @ inner @ vh
+
+
+def _svd_vjp(xp: Any, g: Any, ans: Any, x: Any, *, full_matrices: bool = True) -> Any:
+    g_u, g_s, g_vh = g
+    u, s, vh = ans
+    k = s.shape[-1]
+    if full_matrices and u.shape[-1] > k:
+        # The extra columns U2 are any orthonormal basis of range(U1)^⊥. A loss invariant under U2 -> U2 W
+        # depends on them only through U2 U2^H = I - U1 U1^H, which moves U1's cotangent by -U2 gU2^H U1.
+        u1, u2 = u[..., :, :k], u[..., :, k:]
+        if g_u is not None:
+            g_u = g_u[..., :, :k] - u2 @ (_H(xp, g_u[..., :, k:]) @ u1)
+        u = u1
+    if full_matrices and vh.shape[-2] > k:
+        vh1, vh2 = vh[..., :k, :], vh[..., k:, :]
+        if g_vh is not None:
+            g_vh = g_vh[..., :k, :] - (vh1 @ _H(xp, g_vh[..., k:, :])) @ vh2
+        vh = vh1
+    return _svd_reduced_vjp(xp, g_u, g_s, g_vh, u, s, vh)
+
+
+defvjp("linalg.svd", _svd_vjp, uses_ans=True)
+
+
+def _svdvals_vjp(xp: Any, g: Any, ans: Any, x: Any) -> Any:
+    u, _, vh = xp.linalg.svd(x, full_matrices=False)  # recomputed: svdvals does not return them
+    return (u * xp.astype(g, u.dtype)[..., None, :]) @ vh
+
+
+defvjp("linalg.svdvals", _svdvals_vjp)
+
+
+def _trace_vjp(xp: Any, g: Any, ans: Any, x: Any, *, offset: int = 0, dtype: Any = None) -> Any:
+    return g[..., None, None] * xp.eye(x.shape[-2], x.shape[-1], k=offset, dtype=g.dtype, device=_device(g))
+
+
+defvjp("linalg.trace", _trace_vjp, uses_args=False)
 
 # ======================================================================================================
 # fft extension
