@@ -405,7 +405,7 @@ def _split(xp: Any, g: Any, sizes: list[int], axis: int) -> list[Any]:
     pieces = []
     start = 0
     for n in sizes:
-        key = (slice(None),) * axis + (slice(start, start + n),)
+        key = (slice(None),) * axis + (slice(start, start + n), Ellipsis)  # strict wants every axis named
         pieces.append(g[key])
         start += n
     return pieces
