@@ -218,3 +218,14 @@ def test_diff_with_a_constant_prepend(xp) -> None:
     x = xp.asarray([1.0, 4.0, 9.0], requires_grad=True)
     xp.sum(xp.diff(x, prepend=xp.asarray([0.0])) * xp.asarray([1.0, 2.0, 3.0])).backward()
     np.testing.assert_array_equal(np.asarray(x.grad), [-1.0, -1.0, 3.0])
+
+
+# -- core: rules that read only shapes see the constant arguments too ----------------------------------------
+
+
+def test_concat_with_a_constant_array(xp) -> None:
+    # concat's rule reads every argument's shape; the zeros padding in cumulative_prod's rule is such a
+    # constant when that rule runs on Tensors (create_graph).
+    x = xp.asarray([1.0, 2.0], requires_grad=True)
+    xp.sum(xp.concat([xp.zeros(3), x]) * xp.arange(5.0)).backward()
+    np.testing.assert_array_equal(np.asarray(x.grad), [3.0, 4.0])

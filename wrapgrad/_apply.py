@@ -104,10 +104,10 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
         if isinstance(a, Tensor) and a._requires_grad:
             node = a._node
             edges.append((a, 0) if node is None else (node, a._output_nr))
-            meta.append((data.shape, data.dtype))
         else:
             edges.append(None)
-            meta.append(None)
+        # Shapes of constant arrays too: a rule that reads only shapes (concat) needs all of them.
+        meta.append(None if data is None or isinstance(data, _SCALARS) else (data.shape, data.dtype))
     saved = tuple(datas) if rule is None or rule.uses_args else None
     keep_ans = rule is not None and rule.uses_ans
     node = Node(name, backend, rule, tuple(edges), tuple(meta), saved, out if keep_ans else None, params,

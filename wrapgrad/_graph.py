@@ -77,7 +77,7 @@ class Node:
         self.backend = backend
         self.rule = rule
         self.next = next_edges
-        self.input_meta = input_meta  # (shape, dtype) of each argument that gets a gradient
+        self.input_meta = input_meta  # (shape, dtype) of each array argument; None for scalars and None
         self.saved_args = saved_args
         self.ans = ans
         self.params = params
