@@ -229,3 +229,38 @@ def test_concat_with_a_constant_array(xp) -> None:
     x = xp.asarray([1.0, 2.0], requires_grad=True)
     xp.sum(xp.concat([xp.zeros(3), x]) * xp.arange(5.0)).backward()
     np.testing.assert_array_equal(np.asarray(x.grad), [3.0, 4.0])
+
+
+# -- second derivatives: every rule above also runs on Tensors (create_graph) ----------------------------------
+
+SECOND_ORDER = {
+    "sort": lambda xp, t: xp.sort(t, descending=True),
+    "unique_values": lambda xp, t: xp.unique_values(xp.concat([t, t[:2]])),
+    "diff": lambda xp, t: xp.diff(t, n=2, append=t[:1] * 3),
+    "std": lambda xp, t: xp.std(t, correction=1),
+    "var": lambda xp, t: xp.var(t),
+    "cumulative_sum": lambda xp, t: xp.cumulative_sum(t, include_initial=True),
+    "take_along_axis": lambda xp, t: xp.take_along_axis(t, xp.asarray([0, 0, 3]), axis=0),
+    "take": lambda xp, t: xp.take(t, xp.asarray([0, 0, 3])),
+    "prod": lambda xp, t: xp.prod(t),
+    "cumulative_prod": lambda xp, t: xp.cumulative_prod(t),
+}
+
+
+@pytest.mark.parametrize("name", list(SECOND_ORDER))
+def test_hessian_vector_product_matches_finite_differences_of_gradients(xp, name) -> None:
+    def f(t):
+        return xp.sum(SECOND_ORDER[name](xp, t) ** 3)
+
+    def gradient(values):
+        x = xp.asarray(values, requires_grad=True)
+        return np.asarray(wrapgrad.autograd_grad([f(x)], [x])[0])
+
+    values = np.array([0.3, -1.0, 2.0, 1.5, 0.0, 0.7])  # a zero for prod and cumulative_prod
+    direction = np.random.default_rng(0).standard_normal(6)
+    x = xp.asarray(values, requires_grad=True)
+    (g,) = wrapgrad.autograd_grad([f(x)], [x], create_graph=True)
+    (hvp,) = wrapgrad.autograd_grad([xp.sum(g * xp.asarray(direction))], [x])
+    eps = 1e-6
+    numeric = (gradient(values + eps * direction) - gradient(values - eps * direction)) / (2 * eps)
+    np.testing.assert_allclose(np.asarray(hvp), numeric, rtol=1e-6, atol=1e-6)

@@ -100,7 +100,7 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
     rule = RULES.get(name)
     edges: list[Edge | None] = []
     meta: list[tuple[Any, Any] | None] = []
-    for a, data in zip(args, datas):
+    for a, data in zip(args, datas, strict=True):
         if isinstance(a, Tensor) and a._requires_grad:
             node = a._node
             edges.append((a, 0) if node is None else (node, a._output_nr))
