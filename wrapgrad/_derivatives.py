@@ -159,13 +159,13 @@ def _device(a: Any) -> Any:
     return a.device
 
 
-def _along(ndim: int, axis: int, index: slice) -> tuple[Any, ...]:
+def _slice_key(ndim: int, axis: int, index: slice) -> tuple[Any, ...]:
     """An indexing key that applies ``index`` to ``axis`` and takes everything on the other axes."""
     return (slice(None),) * (axis % ndim) + (index, Ellipsis)  # array-api-strict wants every axis named
 
 
 def _reverse(xp: Any, a: Any, axis: int) -> Any:
-    return a[_along(a.ndim, axis, slice(None, None, -1))]
+    return a[_slice_key(a.ndim, axis, slice(None, None, -1))]
 
 
 def _shift_down(xp: Any, a: Any, d: int, axis: int) -> Any:
@@ -174,7 +174,7 @@ def _shift_down(xp: Any, a: Any, d: int, axis: int) -> Any:
     shape = list(a.shape)
     shape[axis] = min(d, shape[axis])
     zeros = xp.zeros(tuple(shape), dtype=a.dtype, device=_device(a))
-    return xp.concat([a[_along(a.ndim, axis, slice(d, None))], zeros], axis=axis)
+    return xp.concat([a[_slice_key(a.ndim, axis, slice(d, None))], zeros], axis=axis)
 
 
 def _iota(xp: Any, shape: tuple[int, ...], device: Any) -> Any:
@@ -631,9 +631,9 @@ def _cumulative_prod_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: int | None 
     if dtype is not None:
         x = xp.astype(x, dtype)
     if include_initial:  # the leading 1 does not depend on x
-        g = g[_along(g.ndim, axis, slice(1, None))]
+        g = g[_slice_key(g.ndim, axis, slice(1, None))]
     xc = cj(xp, x)
-    before = xp.cumulative_prod(xc, axis=axis, include_initial=True)[_along(x.ndim, axis, slice(None, -1))]
+    before = xp.cumulative_prod(xc, axis=axis, include_initial=True)[_slice_key(x.ndim, axis, slice(None, -1))]
     return before * _reverse_linear_recurrence(xp, g, _shift_down(xp, xc, 1, axis), axis)
 
 
@@ -642,7 +642,7 @@ def _cumulative_sum_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: int | None =
     # Every x[i] feeds y[k] for k >= i: the cotangent is the reversed cumulative sum of g.
     axis = 0 if axis is None else axis
     if include_initial:  # the leading 0 does not depend on x
-        g = g[_along(g.ndim, axis, slice(1, None))]
+        g = g[_slice_key(g.ndim, axis, slice(1, None))]
     return _reverse(xp, xp.cumulative_sum(_reverse(xp, g, axis), axis=axis), axis)
 
 
@@ -754,9 +754,9 @@ def _diff_vjp(xp: Any, g: Any, ans: Any, x: Any, prepend: Any, append: Any, *, a
         g = _first_difference_transpose(xp, g, axis)
     start = _diff_extra_size(prepend, x.ndim, axis)
     stop = start + x.shape[axis]
-    grad_x = g[_along(g.ndim, axis, slice(start, stop))]
-    grad_prepend = None if prepend is None else g[_along(g.ndim, axis, slice(None, start))]
-    grad_append = None if append is None else g[_along(g.ndim, axis, slice(stop, None))]
+    grad_x = g[_slice_key(g.ndim, axis, slice(start, stop))]
+    grad_prepend = None if prepend is None else g[_slice_key(g.ndim, axis, slice(None, start))]
+    grad_append = None if append is None else g[_slice_key(g.ndim, axis, slice(stop, None))]
     return [grad_x, grad_prepend, grad_append]
 
 
