@@ -217,6 +217,26 @@ CASES: list[Case] = [
     ),
     Case("astype", lambda xp, x: xp.real(xp.astype(x, xp.complex128) * (1 + 2j)), label="to_complex"),
     # -- indexing functions (take, take_along_axis) -----------------------------------------------------
+    # Repeated indices: their cotangents must add up (a scatter that keeps one of them shows here).
+    Case(
+        "take",
+        lambda xp, x: xp.take(x, xp.asarray([0, 2, 2, 1, 2]), axis=1),
+        label="axis1_duplicates",
+        complex=True,
+    ),
+    Case("take", lambda xp, x: xp.take(x, xp.asarray([4, 0, 4, 4])), ((5,),), label="1d_duplicates"),
+    Case("take", lambda xp, x: xp.take(x, xp.asarray([1, 1]), axis=-2), ((3, 2, 2),), label="axis-2"),
+    Case(
+        "take_along_axis",
+        lambda xp, x: xp.take_along_axis(x, xp.asarray([[0, 0, 3], [1, 2, 1], [3, 3, 3]]), axis=1),
+        label="axis1_duplicates",
+        complex=True,
+    ),
+    Case(
+        "take_along_axis",
+        lambda xp, x: xp.take_along_axis(x, xp.asarray([[2, 0, 2, 2], [2, 2, 1, 0]]), axis=0),
+        label="axis0_duplicates",
+    ),
     # -- indexing (the array object) -------------------------------------------------------------------
     Case("__getitem__", lambda xp, x: x[1:, ::2], label="basic", shapes=((4, 5),)),
     Case("__getitem__", lambda xp, x: x[..., None, 0], label="ellipsis_newaxis", shapes=((4, 5),)),
@@ -310,9 +330,130 @@ CASES: list[Case] = [
     Case("sum", lambda xp, x: xp.sum(x, axis=(0, 2), keepdims=True), ((2, 3, 4),), label="keepdims"),
     Case("sum", lambda xp, x: xp.sum(x), ((),), label="0d"),
     # -- statistical (cumulative_sum, cumulative_prod, prod, std, var) -----------------------------------
+    Case("cumulative_sum", lambda xp, x: xp.cumulative_sum(x, axis=1), complex=True),
+    Case(
+        "cumulative_sum",
+        lambda xp, x: xp.cumulative_sum(x, include_initial=True),
+        ((5,),),
+        label="1d_include_initial",
+    ),
+    Case(
+        "cumulative_sum",
+        lambda xp, x: xp.cumulative_sum(x, axis=-3, include_initial=True),
+        ((3, 2, 2),),
+        label="axis-3_include_initial",
+    ),
+    Case("cumulative_prod", lambda xp, x: xp.cumulative_prod(x, axis=1), complex=True),
+    Case("cumulative_prod", lambda xp, x: xp.cumulative_prod(x, axis=0), ((9, 2),), label="long_axis"),
+    # Exact zeros: one in row 0, two in row 2 (the gradient is still defined: cumulative_prod is multilinear).
+    Case(
+        "cumulative_prod",
+        lambda xp, x: xp.cumulative_prod(x, axis=1, include_initial=True),
+        ((3, 5),),
+        label="zeros_include_initial",
+        sampler=lambda rng: [
+            rng.uniform(0.5, 1.5, (3, 5))
+            * rng.choice([-1, 1], (3, 5))
+            * np.array([[1, 1, 0, 1, 1], [1] * 5, [1, 0, 1, 0, 1]])
+        ],
+    ),
+    Case(
+        "cumulative_prod",
+        lambda xp, x: xp.cumulative_prod(x),
+        ((6,),),
+        label="1d_zeros",
+        sampler=lambda rng: [rng.uniform(0.5, 1.5, 6) * np.array([0, 1, 1, 0, 1, 1])],
+    ),
+    Case("prod", lambda xp, x: xp.prod(x, axis=1), domain=(0.5, 1.5), complex=True),
+    Case("prod", lambda xp, x: xp.prod(x, axis=(0, 2), keepdims=True), ((2, 3, 4),), domain=(0.5, 1.5),
+         label="tuple_axis_keepdims", complex=True),
+    Case("prod", lambda xp, x: xp.prod(x), ((),), label="0d"),
+    # Exact zeros: row 0 has one, row 2 has two in the same slice (its gradient is 0 everywhere).
+    Case(
+        "prod",
+        lambda xp, x: xp.prod(x, axis=-1),
+        label="zeros",
+        sampler=lambda rng: [
+            rng.uniform(0.5, 1.5, (3, 4))
+            * rng.choice([-1, 1], (3, 4))
+            * np.array([[1, 0, 1, 1], [1] * 4, [0, 1, 0, 1]])
+        ],
+    ),
+    Case(
+        "prod",
+        lambda xp, x: xp.prod(x, axis=None),
+        label="all_one_zero",
+        sampler=lambda rng: [rng.uniform(0.5, 1.5, (2, 3)) * np.array([[1, 1, 1], [1, 0, 1]])],
+    ),
+    Case("std", lambda xp, x: xp.std(x, axis=1, correction=1)),
+    Case("std", lambda xp, x: xp.std(x, keepdims=True), label="all_keepdims"),
+    Case("std", lambda xp, x: xp.std(x, axis=(0, 2), correction=0.5), ((2, 3, 4),), label="tuple_axis"),
+    Case("var", lambda xp, x: xp.var(x, axis=0, correction=1, keepdims=True)),
+    Case("var", lambda xp, x: xp.var(x, axis=(0, 1)), ((2, 3, 4),), label="tuple_axis"),
+    Case(
+        "var",
+        lambda xp, x: xp.var(x, axis=1, correction=1),
+        label="complex_input",
+        sampler=lambda rng: [rng.uniform(-2, 2, (3, 4)) + 1j * rng.uniform(-2, 2, (3, 4))],
+        skip={"array_api_strict": "array-api-strict's var accepts real floating dtypes only"},
+    ),
     # -- sorting ------------------------------------------------------------------------------------------
+    Case("sort", lambda xp, x: xp.sort(x), sampler=_distinct((3, 4))),
+    Case("sort", lambda xp, x: xp.sort(x, axis=0, descending=True), sampler=_distinct((3, 4)), label="descending"),
+    # Ties that stay tied under perturbation (each value twice): any tie order gives this gradient; which
+    # tied element gets which cotangent (the stable order) is tested in tests/test_statistical.py.
+    Case(
+        "sort",
+        lambda xp, x: xp.sort(xp.concat([x, x], axis=1), axis=1, descending=True),
+        sampler=_distinct((3, 4)),
+        label="structural_ties",
+    ),
     # -- set ----------------------------------------------------------------------------------------------
+    # jax's unique_* gradients are silently zero (SPEC_NAMES.md), so there is no jax reference. Inputs repeat
+    # some values structurally (concat of x with part of itself), so the repeats stay equal under finite
+    # differences; the random cotangent weights every value differently, so a wrong scatter shows.
+    Case(
+        "unique_values",
+        lambda xp, x: xp.unique_values(xp.concat([x, x[:2], x[3:4]])),
+        ((5,),),
+        sampler=_distinct((5,)),
+        jax_reference=False,
+        complex=False,
+    ),
+    Case("unique_values", lambda xp, x: xp.unique_values(x), sampler=_distinct((3, 4)), label="2d",
+         jax_reference=False),
+    Case(
+        "unique_counts",
+        lambda xp, x: xp.unique_counts(xp.concat([x, x[1:3], x[1:2]])),
+        ((5,),),
+        sampler=_distinct((5,)),
+        jax_reference=False,
+    ),
+    Case(
+        "unique_inverse",
+        lambda xp, x: xp.unique_inverse(xp.stack([x, x[::-1]])),
+        ((4,),),
+        sampler=_distinct((4,)),
+        jax_reference=False,
+    ),
+    Case(
+        "unique_all",
+        lambda xp, x: xp.unique_all(xp.concat([x[2:, ...], x, x[:1, ...]], axis=0)),
+        ((4, 2),),
+        sampler=_distinct((4, 2)),
+        jax_reference=False,
+    ),
     # -- utility ------------------------------------------------------------------------------------------
+    Case("diff", lambda xp, x: xp.diff(x), ((3, 5),), complex=True),
+    Case("diff", lambda xp, x: xp.diff(x, axis=0, n=2), ((5, 3),), label="n2_axis0"),
+    Case(
+        "diff",
+        lambda xp, x, p, a: xp.diff(x, axis=1, n=2, prepend=p, append=a),
+        ((3, 4), (3, 2), (3, 1)),
+        label="prepend_append",
+        complex=True,
+    ),
+    Case("diff", lambda xp, x, p: xp.diff(x, axis=0, n=3, prepend=p), ((4, 3), (1, 3)), label="prepend"),
     # -- linalg ------------------------------------------------------------------------------------------
     Case("linalg.vector_norm", lambda xp, x: xp.linalg.vector_norm(x), complex=True),
     Case("linalg.vector_norm", lambda xp, x: xp.linalg.vector_norm(x, axis=1, ord=1), label="ord1", domain=(0.1, 2.0)),

@@ -159,6 +159,36 @@ def _device(a: Any) -> Any:
     return a.device
 
 
+def _slice_key(ndim: int, axis: int, index: slice) -> tuple[Any, ...]:
+    """An indexing key that applies ``index`` to ``axis`` and takes everything on the other axes."""
+    return (slice(None),) * (axis % ndim) + (index, Ellipsis)  # array-api-strict wants every axis named
+
+
+def _reverse(xp: Any, a: Any, axis: int) -> Any:
+    return a[_slice_key(a.ndim, axis, slice(None, None, -1))]
+
+
+def _shift_down(xp: Any, a: Any, d: int, axis: int) -> Any:
+    """``out[i] = a[i + d]`` along ``axis``, zeros past the end."""
+    axis %= a.ndim
+    shape = list(a.shape)
+    shape[axis] = min(d, shape[axis])
+    zeros = xp.zeros(tuple(shape), dtype=a.dtype, device=_device(a))
+    return xp.concat([a[_slice_key(a.ndim, axis, slice(d, None))], zeros], axis=axis)
+
+
+def _iota(xp: Any, shape: tuple[int, ...], device: Any) -> Any:
+    """The flat position of every element of an array of ``shape``, in that shape."""
+    return xp.reshape(xp.arange(math.prod(shape), device=device), shape)
+
+
+def _gather_vjp(xp: Any, g: Any, shape: tuple[int, ...], positions: Any) -> Any:
+    """Cotangent of a gather that took the flat ``positions`` of an array of ``shape``: duplicates add up."""
+    size = math.prod(shape)
+    flat = scatter_add(xp, xp.reshape(g, (-1,)), xp.reshape(positions, (-1,)), size)
+    return xp.reshape(flat, shape)
+
+
 # ======================================================================================================
 # Element-wise functions
 # ======================================================================================================
@@ -341,6 +371,27 @@ defvjp_joint("meshgrid", _meshgrid_vjp, uses_args=False)
 defvjp("astype", lambda xp, g, ans, x, *, dtype, copy=True, device=None: g, uses_args=False)
 
 # ======================================================================================================
+# Indexing functions
+# ======================================================================================================
+
+# Gathers: index an iota shaped like x to learn which flat positions were taken, then scatter-add g there,
+# so repeated indices accumulate on every backend.
+defvjp(
+    "take",
+    lambda xp, g, ans, x, indices, *, axis=None: _gather_vjp(
+        xp, g, x.shape, xp.take(_iota(xp, x.shape, _device(g)), indices, axis=axis)
+    ),
+    None,
+)
+defvjp(
+    "take_along_axis",
+    lambda xp, g, ans, x, indices, *, axis=-1: _gather_vjp(
+        xp, g, x.shape, xp.take_along_axis(_iota(xp, x.shape, _device(g)), indices, axis=axis)
+    ),
+    None,
+)
+
+# ======================================================================================================
 # Indexing (the array object's __getitem__/__setitem__ and the indexing functions)
 # ======================================================================================================
 
@@ -441,7 +492,7 @@ def _split(xp: Any, g: Any, sizes: list[int], axis: int) -> list[Any]:
     pieces = []
     start = 0
     for n in sizes:
-        key = (slice(None),) * axis + (slice(start, start + n),)
+        key = (slice(None),) * axis + (slice(start, start + n), Ellipsis)  # strict wants every axis named
         pieces.append(g[key])
         start += n
     return pieces
@@ -526,8 +577,113 @@ def _where_vjp(xp: Any, g: Any, ans: Any, condition: Any, x1: Any, x2: Any) -> l
 defvjp_joint("where", _where_vjp)
 
 # ======================================================================================================
+# Set functions
+# ======================================================================================================
+
+
+def _unique_values_vjp(xp: Any, g: Any, shape: tuple[int, ...], inverse: Any, counts: Any = None) -> Any:
+    """Cotangent of ``values`` for an input of ``shape`` whose element ``i`` went to ``values[inverse[i]]``.
+
+    Equal elements share their value's cotangent evenly (``g[j] / counts[j]`` each), as ties share the
+    gradient of ``max``: the average of the one-sided derivatives, symmetric in the tied elements, and
+    exact for losses in which the ties stay tied (``unique_values(concat([x, x]))``). Away from ties
+    every count is 1 and this is the sorting permutation's gradient.
+    """
+    positions = xp.reshape(inverse, (-1,))
+    if counts is None:
+        ones = xp.ones(positions.shape, dtype=g.dtype, device=_device(g))
+        counts = scatter_add(xp, ones, positions, g.shape[0])
+    share = g / xp.astype(counts, g.dtype)
+    return xp.reshape(xp.take(share, positions), shape)
+
+
+# Multi-output ops get g as a list; only `values` (g[0]) is floating, so only it can carry a cotangent.
+defvjp(  # unique_values returns no inverse: recompute it from the saved input (never a silent zero)
+    "unique_values",
+    lambda xp, g, ans, x: _unique_values_vjp(xp, g, x.shape, xp.unique_inverse(x).inverse_indices),
+)
+defvjp(  # (values, counts)
+    "unique_counts",
+    lambda xp, g, ans, x: _unique_values_vjp(xp, g[0], x.shape, xp.unique_inverse(x).inverse_indices, ans[1]),
+    uses_ans=True,
+)
+defvjp(  # (values, inverse_indices)
+    "unique_inverse",
+    lambda xp, g, ans, x: _unique_values_vjp(xp, g[0], x.shape, ans[1]),
+    uses_args=False,
+    uses_ans=True,
+)
+defvjp(  # (values, indices, inverse_indices, counts)
+    "unique_all",
+    lambda xp, g, ans, x: _unique_values_vjp(xp, g[0], x.shape, ans[2], ans[3]),
+    uses_args=False,
+    uses_ans=True,
+)
+
+# ======================================================================================================
+# Sorting functions
+# ======================================================================================================
+
+
+def _sort_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: int = -1, descending: bool = False,
+              stable: bool = True) -> Any:
+    # The gradient follows the stable sorting permutation (ties keep their order, also when descending and
+    # whatever `stable` the forward asked for), the convention of torch, JAX and autograd: g goes back
+    # through the inverse permutation.
+    order = xp.argsort(x, axis=axis, descending=descending, stable=True)
+    return xp.take_along_axis(g, xp.argsort(order, axis=axis), axis=axis)
+
+
+defvjp("sort", _sort_vjp)
+
+# ======================================================================================================
 # Statistical functions
 # ======================================================================================================
+
+
+def _reverse_linear_recurrence(xp: Any, g: Any, c: Any, axis: int) -> Any:
+    """``s`` with ``s[i] = g[i] + c[i] * s[i + 1]`` along ``axis`` (``s`` past the end is 0).
+
+    log2(n) doubling steps of a Hillis-Steele scan over the affine maps ``s -> g + c s``: products and
+    sums only, so zeros in ``c`` need no care.
+    """
+    s, coefficient = g, c
+    d = 1
+    n = g.shape[axis]
+    while d < n:
+        s = s + coefficient * _shift_down(xp, s, d, axis)
+        if 2 * d < n:
+            coefficient = coefficient * _shift_down(xp, coefficient, d, axis)
+        d *= 2
+    return s
+
+
+def _cumulative_prod_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: int | None = None, dtype: Any = None,
+                         include_initial: bool = False) -> Any:
+    # y[k] = prod_{j<=k} x[j], so dy[k]/dx[i] = prod_{j<i} x[j] * prod_{i<j<=k} x[j] for k >= i, and
+    # grad[i] = conj(before[i]) * s[i] with s[i] = sum_{k>=i} g[k] prod_{i<j<=k} conj(x[j]), the solution of
+    # s[i] = g[i] + conj(x[i+1]) s[i+1]. No division by x: exact with zeros in the input.
+    axis = 0 if axis is None else axis
+    if dtype is not None:
+        x = xp.astype(x, dtype)
+    if include_initial:  # the leading 1 does not depend on x
+        g = g[_slice_key(g.ndim, axis, slice(1, None))]
+    xc = cj(xp, x)
+    before = xp.cumulative_prod(xc, axis=axis, include_initial=True)[_slice_key(x.ndim, axis, slice(None, -1))]
+    return before * _reverse_linear_recurrence(xp, g, _shift_down(xp, xc, 1, axis), axis)
+
+
+def _cumulative_sum_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: int | None = None, dtype: Any = None,
+                        include_initial: bool = False) -> Any:
+    # Every x[i] feeds y[k] for k >= i: the cotangent is the reversed cumulative sum of g.
+    axis = 0 if axis is None else axis
+    if include_initial:  # the leading 0 does not depend on x
+        g = g[_slice_key(g.ndim, axis, slice(1, None))]
+    return _reverse(xp, xp.cumulative_sum(_reverse(xp, g, axis), axis=axis), axis)
+
+
+defvjp("cumulative_prod", _cumulative_prod_vjp)
+defvjp("cumulative_sum", _cumulative_sum_vjp, uses_args=False)
 
 
 def _extremum_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: Any = None, keepdims: bool = False) -> Any:
@@ -546,11 +702,109 @@ defvjp(
     uses_args=False,
 )
 defvjp("min", _extremum_vjp, uses_ans=True)
+
+
+def _exclusive_products(xp: Any, a: Any) -> Any:
+    """``out[..., i] = prod_{j != i} a[..., j]`` over the last axis, from products on both sides (no division,
+    so exact with zeros)."""
+    initial = (Ellipsis, slice(None, -1))
+    before = xp.cumulative_prod(a, axis=-1, include_initial=True)[initial]
+    after = _reverse(xp, xp.cumulative_prod(_reverse(xp, a, -1), axis=-1, include_initial=True)[initial], -1)
+    return before * after
+
+
+def _prod_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: Any = None, dtype: Any = None,
+              keepdims: bool = False) -> Any:
+    if dtype is not None:
+        x = xp.astype(x, dtype)
+    axes = _normalize_axes(axis, x.ndim)
+    if not axes:  # a 0-D input or axis=(): the identity
+        return g
+    g = keep_reduced(xp, g, x.ndim, axis, keepdims)
+    # Bring the reduced axes to the end as one axis, take the exclusive products there, and put them back.
+    kept = tuple(a for a in range(x.ndim) if a not in axes)
+    order = kept + axes
+    moved = xp.permute_dims(x, order)
+    flat = xp.reshape(moved, tuple(x.shape[a] for a in kept) + (_reduced_count(x.shape, axis),))
+    others = xp.reshape(_exclusive_products(xp, cj(xp, flat)), moved.shape)
+    inverse = tuple(sorted(range(x.ndim), key=order.__getitem__))
+    return g * xp.permute_dims(others, inverse)
+
+
+defvjp("prod", _prod_vjp)
+def _degrees_of_freedom(shape: tuple[int, ...], axis: Any, correction: float) -> float:
+    return _reduced_count(shape, axis) - correction
+
+
+def _centered(xp: Any, x: Any, axis: Any) -> Any:
+    return x - xp.mean(x, axis=axis, keepdims=True)
+
+
+def _std_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: Any = None, correction: float = 0.0,
+             keepdims: bool = False) -> Any:
+    # d std = (x - mean) / (dof * std). At zero variance std has an infinite slope; we give the subgradient
+    # 0 there (the value at the origin of norms, where std is |x - mean| scaled), where torch and JAX give nan.
+    g = keep_reduced(xp, g, x.ndim, axis, keepdims)
+    ans = keep_reduced(xp, ans, x.ndim, axis, keepdims)
+    dof = _degrees_of_freedom(x.shape, axis, correction)
+    return g * _safe_divide(xp, _centered(xp, x, axis), dof * ans)
+
+
+def _var_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: Any = None, correction: float = 0.0,
+             keepdims: bool = False) -> Any:
+    # var = sum(|x - mean|^2) / dof; the mean's own derivative drops out (the deviations sum to 0).
+    # Complex x: d|z|^2 = 2 Re(conj(z) dz), so the cotangent is 2 g (x - mean), real g.
+    g = keep_reduced(xp, g, x.ndim, axis, keepdims)
+    dof = _degrees_of_freedom(x.shape, axis, correction)
+    scale = 2 / dof if dof != 0 else math.inf  # no degrees of freedom: the forward is nan or inf too
+    return g * scale * _centered(xp, x, axis)
+
+
+defvjp("std", _std_vjp, uses_ans=True)
 defvjp(
     "sum",
     lambda xp, g, ans, x, *, axis=None, dtype=None, keepdims=False: keep_reduced(xp, g, x.ndim, axis, keepdims),
     uses_args=False,
 )
+defvjp("var", _var_vjp)
+
+# ======================================================================================================
+# Utility functions
+# ======================================================================================================
+
+
+def _first_difference_transpose(xp: Any, g: Any, axis: int) -> Any:
+    # out[i] = z[i+1] - z[i]  =>  gz[j] = g[j-1] - g[j] (terms past either end are 0)
+    shape = list(g.shape)
+    shape[axis] = 1
+    zero = xp.zeros(tuple(shape), dtype=g.dtype, device=_device(g))
+    return xp.concat([zero, g], axis=axis) - xp.concat([g, zero], axis=axis)
+
+
+def _diff_vjp(xp: Any, g: Any, ans: Any, x: Any, prepend: Any, append: Any, *, axis: int = -1,
+              n: int = 1) -> list[Any]:
+    # diff is linear in z = concat([prepend, x, append], axis): apply the transposed first difference n
+    # times, then split z's cotangent among the three arrays.
+    axis %= x.ndim
+    for _ in range(n):
+        g = _first_difference_transpose(xp, g, axis)
+    start = _diff_extra_size(prepend, x.ndim, axis)
+    stop = start + x.shape[axis]
+    grad_x = g[_slice_key(g.ndim, axis, slice(start, stop))]
+    grad_prepend = None if prepend is None else g[_slice_key(g.ndim, axis, slice(None, start))]
+    grad_append = None if append is None else g[_slice_key(g.ndim, axis, slice(stop, None))]
+    return [grad_x, grad_prepend, grad_append]
+
+
+def _diff_extra_size(a: Any, ndim: int, axis: int) -> int:
+    if a is None:
+        return 0
+    shape = getattr(a, "shape", ())
+    # A scalar or 0-D prepend/append is broadcast to one slice along axis (numpy, jax); fit_grad sums it.
+    return shape[axis] if len(shape) == ndim else 1
+
+
+defvjp_joint("diff", _diff_vjp)
 
 # ======================================================================================================
 # linalg extension
