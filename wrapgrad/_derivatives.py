@@ -151,7 +151,8 @@ def _index_vjp(xp: Any, g: Any, x: Any, key: Any) -> Any:
 
 
 def _device(a: Any) -> Any:
-    return a.device
+    # jax tracers (inside jax.jit or jax.vmap) have no .device; None lets the backend choose its default.
+    return getattr(a, "device", None)
 
 
 # ======================================================================================================
