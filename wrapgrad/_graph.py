@@ -290,6 +290,33 @@ def _n_outputs(target: Any) -> int:
     return target.n_outputs if type(target) is Node else 1
 
 
+def _leading_to(starts: list[Any], wanted: dict[Any, int]) -> set[Any]:
+    """The nodes from which some wanted node or leaf can be reached: ``autograd_grad`` runs only these (as
+    torch does), so it neither wastes work on other branches nor trips over their missing rules or freed
+    values. An iterative post-order walk: a node is done after all of its inputs."""
+    needed: set[Any] = set()
+    visited: set[Any] = set()
+    for start in starts:
+        if type(start) is not Node:
+            continue
+        stack: list[tuple[Node, bool]] = [(start, False)]
+        while stack:
+            node, inputs_done = stack.pop()
+            if inputs_done:
+                if node in wanted or any(
+                        edge is not None and (edge[0] in needed or edge[0] in wanted) for edge in node.next):
+                    needed.add(node)
+                continue
+            if node in visited:
+                continue
+            visited.add(node)
+            stack.append((node, True))
+            for edge in node.next:
+                if edge is not None and type(edge[0]) is Node and edge[0] not in visited:
+                    stack.append((edge[0], False))
+    return needed
+
+
 def run_backward(
     roots: Sequence[Tensor],
     root_grads: Sequence[Any],
@@ -328,11 +355,13 @@ def run_backward(
 
     captured: dict[Any, Any] = {}
     wanted: dict[Any, int] | None = None
+    needed: set[Any] | None = None
     if capture is not None:
         wanted = {}
         for t in capture:
             key = t._node if t._node is not None else t
             wanted[key] = t._output_nr
+        needed = _leading_to(starts, wanted)
 
     # 2. Run each node once all of its consumers have sent their cotangents.
     leaf_grads: list[tuple[Any, Any]] = []
@@ -356,7 +385,8 @@ def run_backward(
             g = _node_extras(target, g, create_graph, leaf_grads if capture is None else [])
         if wanted is not None and target in wanted:
             captured[target] = g
-        if g is None or (type(g) is list and all(gi is None for gi in g)):
+        if g is None or (type(g) is list and all(gi is None for gi in g)) or (
+                needed is not None and target not in needed):
             grads: list[Any] = [None] * len(target.next)
         else:
             grads = target.input_grads(g, create_graph)
