@@ -60,8 +60,17 @@ class Node:
     """One recorded operation: what backward needs to send cotangents to the operation's inputs."""
 
     __slots__ = (
-        "name", "backend", "rule", "next", "input_meta", "saved_args", "ans", "params", "n_outputs",
-        "released", "__weakref__",
+        "__weakref__",
+        "ans",
+        "backend",
+        "input_meta",
+        "n_outputs",
+        "name",
+        "next",
+        "params",
+        "released",
+        "rule",
+        "saved_args",
     )
 
     def __init__(
@@ -91,7 +100,10 @@ class Node:
         return f"<{self.type_name()} object at {id(self):#x}>"
 
     def type_name(self) -> str:
-        """The torch-style name of this node, e.g. ``AddBackward0`` or ``MulBackward0``."""
+        """The torch-style name of this node, e.g. ``AddBackward0``, ``MulBackward0``, or ``MyFnBackward`` for a
+        user-defined Function ``MyFn``."""
+        if self.rule is not None and self.rule.custom is not None:
+            return f"{self.name}Backward"
         base = _TORCH_NODE_NAMES.get(self.name)
         if base is None:
             base = "".join(part.capitalize() for part in self.name.replace(".", "_").split("_"))
@@ -209,7 +221,7 @@ def _unbroadcast(xp: Any, g: Any, shape: tuple[int, ...]) -> Any:
 class _AnomalyState:
     """Whether anomaly mode is on (a process-wide switch, like torch's), and what it recorded."""
 
-    __slots__ = ("on", "check_forward", "where_created")
+    __slots__ = ("check_forward", "on", "where_created")
 
     def __init__(self) -> None:
         self.on = False
