@@ -17,29 +17,21 @@ from typing import Any
 
 # _tensor first: it imports the funnel (_apply) at its end, and the funnel needs the Tensor class.
 from ._tensor import RemovableHandle, Tensor  # isort: skip
+from ._anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from ._autograd import autograd_grad
 from ._checkpoint import checkpoint
 from ._custom import Function, FunctionCtx, custom_vjp
-from ._functional import (
-    grad,
-    hessian,
-    jacfwd,
-    jacobian,
-    jacrev,
-    jvp,
-    tree_flatten,
-    tree_unflatten,
-    value_and_grad,
-    vjp,
+from ._functional import (  # isort: skip
+    grad, hessian, jacfwd, jacobian, jacrev, jvp, tree_flatten, tree_unflatten, value_and_grad, vjp,
 )
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._gradcheck import GradcheckError, gradcheck
 from ._namespace import namespace
 
 __all__ = [
-    "Function", "FunctionCtx", "GradcheckError", "RemovableHandle", "Tensor", "autograd_grad", "checkpoint",
-    "custom_vjp", "enable_grad", "grad", "gradcheck", "hessian",
-    "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "namespace", "no_grad", "set_grad_enabled",
+    "AnomalyError", "Function", "FunctionCtx", "GradcheckError", "RemovableHandle", "Tensor", "autograd_grad", "checkpoint",
+    "custom_vjp", "detect_anomaly", "enable_grad", "grad", "gradcheck", "hessian",
+    "is_anomaly_enabled", "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "namespace", "no_grad", "set_grad_enabled",
     "stop_gradient", "tree_flatten", "tree_unflatten", "value_and_grad", "vjp",
 ]
 

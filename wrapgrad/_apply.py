@@ -6,7 +6,7 @@ from typing import Any
 
 from ._backend import Backend, backend_of_array
 from ._derivatives import RULES
-from ._graph import Node
+from ._graph import ANOMALY, Node
 from ._grad_mode import _GRAD_ENABLED
 from ._tensor import Tensor
 
@@ -99,14 +99,24 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
     keep_ans = rule is not None and rule.uses_ans
     if not multi:
         node = Node(name, backend, rule, tuple(edges), tuple(meta), saved, out if keep_ans else None, params, 1)
+        if ANOMALY.on:
+            _anomaly_check(node, out, datas)
         return Tensor._make(out, backend, node, 0)
     node = Node(name, backend, rule, tuple(edges), tuple(meta), saved, out if keep_ans else None, params,
                 len(out))
+    if ANOMALY.on:
+        _anomaly_check(node, out, datas)
     results = [
         Tensor._make(o, backend, node, i) if o.dtype in differentiable else Tensor._make(o, backend)
         for i, o in enumerate(out)
     ]
     return _as_type_of(out, results)
+
+
+def _anomaly_check(node: Node, out: Any, datas: list[Any]) -> None:
+    from ._anomaly import record_forward
+
+    record_forward(node, out, datas)
 
 
 def _wrap(out: Any, backend: Backend) -> Any:
