@@ -21,17 +21,15 @@ from ._anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from ._autograd import autograd_grad
 from ._checkpoint import checkpoint
 from ._custom import Function, FunctionCtx, custom_vjp
-from ._functional import (  # isort: skip
-    grad, hessian, jacfwd, jacobian, jacrev, jvp, tree_flatten, tree_unflatten, value_and_grad, vjp,
-)
+from ._functional import grad, hessian, jacfwd, jacobian, jacrev, jvp, tree_flatten, tree_unflatten, value_and_grad, vjp
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._gradcheck import GradcheckError, gradcheck
 from ._namespace import namespace
 
 __all__ = [
-    "AnomalyError", "Function", "FunctionCtx", "GradcheckError", "RemovableHandle", "Tensor", "autograd_grad", "checkpoint",
-    "custom_vjp", "detect_anomaly", "enable_grad", "grad", "gradcheck", "hessian",
-    "is_anomaly_enabled", "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "namespace", "no_grad", "set_grad_enabled",
+    "AnomalyError", "Function", "FunctionCtx", "GradcheckError", "RemovableHandle", "Tensor", "autograd_grad",
+    "checkpoint", "custom_vjp", "detect_anomaly", "enable_grad", "grad", "gradcheck", "hessian", "is_anomaly_enabled",
+    "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "namespace", "no_grad", "set_grad_enabled",
     "stop_gradient", "tree_flatten", "tree_unflatten", "value_and_grad", "vjp",
 ]
 
@@ -46,6 +44,8 @@ def stop_gradient(x: Any) -> Any:
     if isinstance(x, dict):
         return {k: stop_gradient(v) for k, v in x.items()}
     return x
+
+
 __version__ = "0.1.0"
 
 _LAZY_NAMESPACES = ("numpy", "jax", "array_api_strict")
