@@ -364,3 +364,28 @@ def test_autograd_grad_skips_branches_that_lead_to_no_input(xp) -> None:
     wrapgrad.autograd_grad(xp.sum(side), w)  # frees exp's saved values
     (gx,) = wrapgrad.autograd_grad(out, x)
     np.testing.assert_allclose(to_np(gx), 2 * X)
+
+
+# -- gradcheck over pytrees --------------------------------------------------------------------------------------
+
+
+def test_gradcheck_takes_pytrees_and_raw_arrays(raw_xp) -> None:
+    assert wrapgrad.gradcheck(tree_fn, [our_params(raw_xp, X)])
+    assert wrapgrad.gradcheck(two_args, (raw_xp.asarray(X), raw_xp.asarray(M)), eps=1e-6, atol=1e-6, rtol=1e-4)
+
+    def holo(z):
+        xp = array_namespace(z)
+        return {"a": xp.sin(z) * z, "b": [xp.real(z * xp.conj(z))]}
+
+    assert wrapgrad.gradcheck(holo, [raw_xp.asarray(X + 0.3j)])
+
+
+def test_gradcheck_reports_the_worst_mismatch(xp) -> None:
+    @wrapgrad.custom_vjp
+    def wrong(x):
+        return x * x
+
+    wrong.defvjp(lambda x: (x * x, x), lambda x, g: (g * x,))  # off by a factor of 2
+    with pytest.raises(wrapgrad.GradcheckError, match=r"gradcheck: directional derivative \d disagrees: backward "
+                                                      r"gives .*, central finite differences give"):
+        wrapgrad.gradcheck(lambda p: {"y": wrong(p["x"])}, [{"x": xp.asarray(X, requires_grad=True)}])
