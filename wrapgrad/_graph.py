@@ -427,6 +427,13 @@ def run_backward(
                 g = g[t._output_nr]
             results.append(g)
         return results
+    # A rule may hand the same array to several inputs (add's cotangent is g itself), and a root's cotangent
+    # may be the caller's own array: give each .grad its own copy of such an array, so that writing into one
+    # gradient (np.asarray(x.grad)[...] = 0) never changes another, or the caller's cotangent.
+    given = {id(g) for g in root_grads}
     for leaf, g in leaf_grads:
+        if id(g) in given and not hasattr(g, "_node"):
+            g = leaf._backend.xp.asarray(g, copy=True)
+        given.add(id(g))
         leaf._accumulate_grad(g, create_graph)
     return None
