@@ -111,7 +111,7 @@ def test_function_backward_with_the_wrong_number_of_gradients_is_a_clear_error(x
             return g
 
     out = Bad.apply(xp.asarray(V, requires_grad=True), xp.asarray(V))
-    with pytest.raises(TypeError, match="Bad.backward returned 1 gradient, but forward took 2 arguments"):
+    with pytest.raises(TypeError, match=r"Bad\.backward returned 1 gradient, but forward took 2 arguments"):
         xp.sum(out).backward()
 
 

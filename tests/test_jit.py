@@ -71,8 +71,6 @@ def test_jit_of_value_and_grad_with_tuple_argnums() -> None:
 
 
 def test_jit_of_jvp_hessian_and_jacobians() -> None:
-    params, x, y = _data()
-
     def small(w):
         xp = array_namespace(w)
         return xp.sum(xp.sin(w) * w[0] + xp.exp(w) / (1 + w * w))

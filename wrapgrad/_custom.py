@@ -88,6 +88,7 @@ class _CustomBackward:
             if edge is None or r is None:
                 fitted.append(None)
                 continue
+            assert meta is not None  # an edge always comes with its input's (shape, dtype)
             fitted.append(fit_grad(xp, self._checked(i, r, meta, create_graph), *meta))
         return fitted
 
@@ -141,8 +142,8 @@ def _apply_custom(name: str, forward: Callable[..., Any], backward: Callable[...
             outs[i] = Tensor(o)
     if not tracked:
         return tuple(outs) if multi else outs[0]
-    edges = []
-    meta = []
+    edges: list[Any] = []
+    meta: list[Any] = []
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
             edges.append((a._node, a._output_nr) if a._node is not None else (a, 0))
@@ -237,6 +238,7 @@ class custom_vjp:
             raise TypeError(f"custom_vjp: expected a function, got {type(fun).__name__}")
         functools.update_wrapper(self, fun)
         self.fun = fun
+        self.name: str = getattr(fun, "__name__", "custom_vjp")
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
 
@@ -248,10 +250,10 @@ class custom_vjp:
 
     def __call__(self, *args: Any) -> Any:
         if self.fwd is None or self.bwd is None:
-            raise TypeError(f"custom_vjp: {self.__name__} has no rule; call {self.__name__}.defvjp(fwd, bwd) first")
+            raise TypeError(f"custom_vjp: {self.name} has no rule; call {self.name}.defvjp(fwd, bwd) first")
         if not any(isinstance(a, Tensor) for a in args):
             return self.fun(*args)  # raw arrays: nothing to record
-        fwd, bwd, name = self.fwd, self.bwd, _node_name(self.__name__)
+        fwd, bwd, name = self.fwd, self.bwd, _node_name(self.name)
         n_args = len(args)
 
         def forward(ctx: FunctionCtx, *xs: Any) -> Any:
@@ -263,10 +265,10 @@ class custom_vjp:
         def backward(ctx: FunctionCtx, *gs: Any) -> Any:
             cts = bwd(ctx.residuals, tuple(gs) if ctx.multi else gs[0])  # type: ignore[attr-defined]
             if not isinstance(cts, (tuple, list)):
-                raise TypeError(f"custom_vjp: the bwd of {self.__name__} must return a tuple with one cotangent "
+                raise TypeError(f"custom_vjp: the bwd of {self.name} must return a tuple with one cotangent "
                                 f"per argument, got {type(cts).__name__}")
             if len(cts) != n_args:
-                raise TypeError(f"custom_vjp: the bwd of {self.__name__} returned {len(cts)} cotangents for "
+                raise TypeError(f"custom_vjp: the bwd of {self.name} returned {len(cts)} cotangents for "
                                 f"{n_args} arguments")
             return tuple(cts)
 

@@ -577,16 +577,16 @@ def _refuse_complex(op: str, outputs: list[Tensor], inputs: list[Tensor], hint: 
 def _basis(o: Tensor) -> Any:
     """The identity matrix on ``o``'s elements, each row shaped like ``o``: shape ``(o.size, *o.shape)``."""
     xp = o._backend.xp
-    n = math.prod(o.shape)
+    n = math.prod(_shape(o))
     eye = xp.eye(n, dtype=o.dtype, device=o.device)
-    return xp.reshape(eye, (n, *o.shape))
+    return xp.reshape(eye, (n, *_shape(o)))
 
 
 def _jacrev_blocks(o: Tensor, inputs: _Inputs) -> list[Tensor]:
     """d o / d input for every input: blocks shaped ``o.shape + input.shape``."""
     if not _on_tape(o):
         return [_zeros_block(o, t) for t in inputs.tensors]
-    n = math.prod(o.shape)
+    n = math.prod(_shape(o))
     basis = _basis(o)
 
     def row(ct: Any) -> tuple[Any, ...]:
@@ -594,7 +594,7 @@ def _jacrev_blocks(o: Tensor, inputs: _Inputs) -> list[Tensor]:
         return tuple(g if inputs.record else g._data for g in grads)
 
     rows = _map_rows(o._backend, row, basis, n, inputs.record)
-    return [_reshape(r, (*o.shape, *t.shape)) for r, t in zip(rows, inputs.tensors, strict=True)]
+    return [_reshape(r, (*_shape(o), *_shape(t))) for r, t in zip(rows, inputs.tensors, strict=True)]
 
 
 def _map_rows(backend: Backend, fn: Callable[[Any], tuple[Any, ...]], basis: Any, n: int, record: bool
@@ -618,13 +618,17 @@ def _namespace(backend: Backend) -> Any:
     return namespace_of_backend(backend)
 
 
+def _shape(t: Tensor) -> tuple[int, ...]:
+    return tuple(t._data.shape)
+
+
 def _reshape(t: Tensor, shape: tuple[int, ...]) -> Tensor:
     return apply("reshape", t, shape=shape)
 
 
 def _zeros_block(o: Tensor, t: Tensor) -> Tensor:
     xp = o._backend.xp
-    return Tensor._make(xp.zeros((*o.shape, *t.shape), dtype=t.dtype, device=o.device), o._backend)
+    return Tensor._make(xp.zeros((*_shape(o), *_shape(t)), dtype=t.dtype, device=o.device), o._backend)
 
 
 def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable[..., Any]:
@@ -658,7 +662,7 @@ def jacfwd(fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: b
 
 def _jacfwd_blocks(outputs: list[Tensor], inputs: _Inputs, transposed: _Transposed, i: int, t: Tensor
                    ) -> list[Tensor]:
-    n = math.prod(t.shape)
+    n = math.prod(_shape(t))
     basis = _basis(t)
     zero_tangents = [_zeros_like(s) for s in inputs.tensors]
 
@@ -673,7 +677,7 @@ def _jacfwd_blocks(outputs: list[Tensor], inputs: _Inputs, transposed: _Transpos
     blocks = []
     for col, o in zip(stacked, outputs, strict=True):
         moved = apply("permute_dims", col, axes=(*range(1, col.ndim), 0)) if o.ndim else col
-        blocks.append(_reshape(moved, (*o.shape, *t.shape)))
+        blocks.append(_reshape(moved, (*_shape(o), *_shape(t))))
     return blocks
 
 

@@ -125,7 +125,7 @@ def gradcheck(
     def loss(shifted: list[Any]) -> float:
         with no_grad():
             values = _flat_outputs(call(shifted))
-        return sum(_real_inner(xp, v, t) for v, t in zip(cotangents, values))
+        return sum(_real_inner(xp, v, t) for v, t in zip(cotangents, values, strict=True))
 
     worst: tuple[float, float, float, int] | None = None
     for direction_index in range(n_directions):

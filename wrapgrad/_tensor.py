@@ -217,9 +217,10 @@ class Tensor:
         if not callable(hook):
             raise TypeError(f"register_hook: the hook must be callable, got {type(hook).__name__}")
         if self._node is None:
-            hooks = getattr(self, "_hooks", None)
+            hooks: dict[int, Any] | None = getattr(self, "_hooks", None)
             if hooks is None:
-                hooks = self._hooks = {}
+                hooks = {}
+                self._hooks = hooks
             return RemovableHandle(hooks, hook, leaf=True)
         per_output = _graph.NODE_HOOKS.setdefault(self._node, {})
         return RemovableHandle(per_output.setdefault(self._output_nr, {}), hook, leaf=False)
