@@ -130,9 +130,9 @@ class Node:
                 f"{self.type_name()} were freed by the first backward); pass retain_graph=True to the "
                 f"first backward call if you need to backward twice"
             )
-        if rule.custom is not None:
-            return rule.custom.grads(self, g, create_graph)  # type: ignore[no-any-return]
         if create_graph:
+            if rule.custom is not None:  # a user-defined Function: it handles Tensors itself
+                return rule.custom.grads(self, g, True)  # type: ignore[no-any-return]
             xp, g, ans, args = self._recorded_inputs(g)
         else:
             xp, ans, args = self.backend.xp, self.ans, self.saved_args
@@ -140,6 +140,8 @@ class Node:
             args = tuple(None if m is None else ArgMeta(*m) for m in self.input_meta)
         params = self.params
         if rule.joint:
+            if rule.custom is not None:  # checked here, off the path of ordinary (non-joint) rules
+                return rule.custom.grads(self, g, False)  # type: ignore[no-any-return]
             raw_grads = rule.vjps[0](xp, g, ans, *args, **params)
             return [
                 None if edge is None or gi is None else fit_grad(xp, gi, *meta)
