@@ -10,7 +10,7 @@ kept out of random draws (the domains avoid them); the conventions at kinks are 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,13 @@ import numpy as np
 __all__ = ["CASES", "Case", "cases_by_name"]
 
 Sampler = Callable[[np.random.Generator], list[np.ndarray]]
+
+# Element-wise functions of the standard: their cases also run on drawn broadcasting shapes.
+ELEMENTWISE = frozenset(
+    "abs acos acosh add asin asinh atan atan2 atanh ceil clip conj copysign cos cosh divide exp expm1 floor "
+    "floor_divide hypot imag log log1p log2 log10 logaddexp maximum minimum multiply negative nextafter positive "
+    "pow real reciprocal remainder round sign sin sinh square sqrt subtract tan tanh trunc".split()
+)
 
 
 @dataclass(frozen=True)
@@ -44,13 +51,19 @@ class Case:
     def id(self) -> str:
         return f"{self.name}[{self.label}]" if self.label else self.name
 
-    def draw(self, rng: np.random.Generator, complex_inputs: bool = False) -> list[np.ndarray]:
-        """Input values as float64 (or complex128) numpy arrays."""
+    @property
+    def broadcastable(self) -> bool:
+        """An element-wise case with drawn values: any mutually broadcastable shapes (0-D too) will do."""
+        return self.sampler is None and self.name in ELEMENTWISE and not self.label
+
+    def draw(self, rng: np.random.Generator, complex_inputs: bool = False,
+             shapes: Sequence[tuple[int, ...]] | None = None) -> list[np.ndarray]:
+        """Input values as float64 (or complex128) numpy arrays, of ``shapes`` if given."""
         if self.sampler is not None:
             return self.sampler(rng)
         low, high = self.domain
         arrays = []
-        for shape in self.shapes:
+        for shape in self.shapes if shapes is None else shapes:
             values = rng.uniform(low, high, shape)
             if complex_inputs:
                 values = values + 1j * rng.uniform(low, high, shape)
@@ -232,6 +245,56 @@ CASES: list[Case] = [
     Case("squeeze", lambda xp, x: xp.squeeze(x, axis=1), ((3, 1, 4),)),
     Case("stack", lambda xp, x1, x2: xp.stack([x1, x2], axis=1), ((3, 4), (3, 4))),
     # -- manipulation (flip, moveaxis, repeat, roll, tile, unstack, broadcast_arrays) ---------------------
+    Case("broadcast_arrays", lambda xp, x1, x2: xp.broadcast_arrays(x1, x2), ((3, 1), (4,))),
+    Case(
+        "broadcast_arrays",
+        lambda xp, x1, x2: xp.broadcast_arrays(x1, x2)[1] * 2.0,
+        ((3, 1), (2, 1, 4)),
+        label="one_output_used",
+        wrt=(1,),  # x1 stays constant: its output's cotangent slot is None
+    ),
+    Case("flip", lambda xp, x: xp.flip(x), ((2, 3, 4),), complex=True),
+    Case("flip", lambda xp, x: xp.flip(x, axis=(0, -1)), ((2, 3, 4),), label="tuple_axis"),
+    Case("meshgrid", lambda xp, x1, x2, x3: xp.meshgrid(x1, x2, x3), ((2,), (3,), (4,)), label="xy"),
+    Case(
+        "meshgrid",
+        lambda xp, x1, x2: xp.meshgrid(x1, x2, indexing="ij"),
+        ((2,), (3,)),
+        label="ij",
+        complex=True,
+    ),
+    Case(
+        "meshgrid",
+        lambda xp, x1, x2: xp.meshgrid(x1, x2)[0] * 2.0,
+        ((2,), (3,)),
+        label="one_output_used",
+        wrt=(0,),  # x2 stays constant: the second output's cotangent slot is None
+    ),
+    Case("meshgrid", lambda xp, x: xp.meshgrid(x), ((3,),), label="single"),
+    Case("moveaxis", lambda xp, x: xp.moveaxis(x, 0, -1), ((2, 3, 4),)),
+    Case("moveaxis", lambda xp, x: xp.moveaxis(x, (0, 1), (2, 0)), ((2, 3, 4),), label="tuple"),
+    Case("repeat", lambda xp, x: xp.repeat(x, 3, axis=1), ((2, 3),), complex=True),
+    Case("repeat", lambda xp, x: xp.repeat(x, 2), ((2, 3),), label="flatten"),
+    Case(
+        "repeat",
+        lambda xp, x: xp.repeat(x, xp.asarray([2, 0, 3]), axis=0),
+        ((3, 2),),
+        label="array_repeats",
+    ),
+    Case(
+        "repeat",
+        lambda xp, x: xp.repeat(x, xp.asarray([1, 4, 2, 1, 0, 1])),
+        ((2, 3),),
+        label="array_flatten",
+    ),
+    Case("roll", lambda xp, x: xp.roll(x, 2), ((3, 4),), complex=True),
+    Case("roll", lambda xp, x: xp.roll(x, (1, -2), axis=(0, 2)), ((2, 3, 4),), label="tuple"),
+    Case("roll", lambda xp, x: xp.roll(x, -1, axis=1), ((3, 4),), label="axis"),
+    Case("tile", lambda xp, x: xp.tile(x, (2, 3)), ((3, 4),), complex=True),
+    Case("tile", lambda xp, x: xp.tile(x, (2, 1, 3)), ((3, 4),), label="more_reps"),
+    Case("tile", lambda xp, x: xp.tile(x, (2,)), ((2, 3, 4),), label="fewer_reps"),
+    Case("unstack", lambda xp, x: xp.unstack(x, axis=1), ((3, 4),), complex=True),
+    Case("unstack", lambda xp, x: xp.unstack(x)[2] * 3.0, ((4, 2),), label="one_output_used"),
     # -- searching -------------------------------------------------------------------------------------
     Case("where", lambda xp, x1, x2: xp.where(x1 > 0, x1, x2), ((3, 4), (4,)), complex=False),
     Case("where", lambda xp, x1: xp.where(x1 > 0, x1, 0.0), label="scalar_branch"),
@@ -258,7 +321,75 @@ CASES: list[Case] = [
         label="inf",
         sampler=_distinct((3, 4)),
     ),
+    # -- fft ---------------------------------------------------------------------------------------------
+    # fft, ifft, fftn, ifftn and hfft take complex input (array_api_strict insists): real rows cast first,
+    # which also checks that a real input keeps the real part of the complex cotangent.
+    Case("fft.fft", lambda xp, x: xp.fft.fft(_complex(xp, x)), ((3, 8),), complex=True),
+    Case("fft.fft", lambda xp, x: xp.fft.fft(_complex(xp, x), n=5, axis=0, norm="ortho"), ((7, 2),),
+         complex=True, label="crop_ortho"),
+    Case("fft.fft", lambda xp, x: xp.fft.fft(_complex(xp, x), n=9, norm="forward"), ((2, 5),), complex=True,
+         label="pad_forward"),
+    Case("fft.ifft", lambda xp, x: xp.fft.ifft(_complex(xp, x)), ((3, 7),), complex=True),
+    Case("fft.ifft", lambda xp, x: xp.fft.ifft(_complex(xp, x), n=4, norm="ortho"), ((2, 7),), complex=True,
+         label="crop_ortho"),
+    Case("fft.ifft", lambda xp, x: xp.fft.ifft(_complex(xp, x), n=8, axis=0, norm="forward"), ((5, 2),),
+         complex=True, label="pad_forward"),
+    Case("fft.fftn", lambda xp, x: xp.fft.fftn(_complex(xp, x)), ((3, 4),), complex=True),
+    Case("fft.fftn", lambda xp, x: xp.fft.fftn(_complex(xp, x), s=(5, 2), axes=(2, 0), norm="ortho"),
+         ((3, 2, 4),), complex=True, label="s_axes_ortho"),
+    Case("fft.fftn", lambda xp, x: xp.fft.fftn(_complex(xp, x), axes=(-1,), norm="forward"), ((2, 3, 4),),
+         complex=True, label="one_axis_forward"),
+    Case("fft.ifftn", lambda xp, x: xp.fft.ifftn(_complex(xp, x)), ((2, 3, 5),), complex=True),
+    Case("fft.ifftn", lambda xp, x: xp.fft.ifftn(_complex(xp, x), s=(2, 6), axes=(0, 1), norm="forward"),
+         ((3, 4),), complex=True, label="s_axes_forward"),
+    Case("fft.ifftn", lambda xp, x: xp.fft.ifftn(_complex(xp, x), axes=(1,), norm="ortho"), ((3, 4),),
+         complex=True, label="one_axis_ortho"),
+    # rfft and ihfft take real input, irfft, irfftn and hfft complex input; even and odd logical lengths.
+    Case("fft.rfft", lambda xp, x: xp.fft.rfft(x), ((3, 8),), label="even"),
+    Case("fft.rfft", lambda xp, x: xp.fft.rfft(x, axis=0), ((7, 2),), label="odd_axis0"),
+    Case("fft.rfft", lambda xp, x: xp.fft.rfft(x, n=4, norm="ortho"), ((2, 7),), label="crop_even_ortho"),
+    Case("fft.rfft", lambda xp, x: xp.fft.rfft(x, n=9, norm="forward"), ((2, 6),), label="pad_odd_forward"),
+    Case("fft.rfft", lambda xp, x: xp.fft.rfft(x, n=3), ((2, 6),), label="crop_odd"),
+    Case("fft.irfft", lambda xp, x: xp.fft.irfft(_complex(xp, x)), ((2, 5),), complex=True, label="default_n"),
+    Case("fft.irfft", lambda xp, x: xp.fft.irfft(_complex(xp, x), n=7, norm="ortho"), ((2, 4),), complex=True,
+         label="odd_ortho"),
+    Case("fft.irfft", lambda xp, x: xp.fft.irfft(_complex(xp, x), n=4, axis=0, norm="forward"), ((6, 2),),
+         complex=True, label="crop_even_forward"),
+    Case("fft.irfft", lambda xp, x: xp.fft.irfft(_complex(xp, x), n=11), ((2, 3),), complex=True,
+         label="pad_odd"),
+    Case("fft.irfft", lambda xp, x: xp.fft.irfft(_complex(xp, x), n=10, norm="ortho"), ((2, 4),), complex=True,
+         label="pad_even_ortho"),
+    Case("fft.rfftn", lambda xp, x: xp.fft.rfftn(x), ((3, 4),)),
+    Case("fft.rfftn", lambda xp, x: xp.fft.rfftn(x, s=(3, 5), axes=(0, 2), norm="ortho"), ((2, 3, 6),),
+         label="s_axes_odd_ortho"),
+    Case("fft.rfftn", lambda xp, x: xp.fft.rfftn(x, s=(6, 2), axes=(1, 0), norm="forward"), ((3, 4),),
+         label="s_swapped_axes_forward"),
+    Case("fft.irfftn", lambda xp, x: xp.fft.irfftn(_complex(xp, x)), ((3, 4),), complex=True),
+    Case("fft.irfftn", lambda xp, x: xp.fft.irfftn(_complex(xp, x), s=(2, 5), axes=(0, 1), norm="ortho"),
+         ((3, 4),), complex=True, label="s_odd_ortho"),
+    Case("fft.irfftn", lambda xp, x: xp.fft.irfftn(_complex(xp, x), s=(4, 6), axes=(-1, 0), norm="forward"),
+         ((3, 2, 5),), complex=True, label="s_swapped_axes_forward"),
+    Case("fft.hfft", lambda xp, x: xp.fft.hfft(_complex(xp, x)), ((2, 5),), complex=True, label="default_n"),
+    Case("fft.hfft", lambda xp, x: xp.fft.hfft(_complex(xp, x), n=7, norm="ortho"), ((2, 5),), complex=True,
+         label="crop_odd_ortho"),
+    Case("fft.hfft", lambda xp, x: xp.fft.hfft(_complex(xp, x), n=12, axis=0, norm="forward"), ((4, 2),),
+         complex=True, label="pad_even_forward"),
+    Case("fft.ihfft", lambda xp, x: xp.fft.ihfft(x), ((3, 8),), label="even"),
+    Case("fft.ihfft", lambda xp, x: xp.fft.ihfft(x, n=5, norm="ortho"), ((2, 7),), label="crop_odd_ortho"),
+    Case("fft.ihfft", lambda xp, x: xp.fft.ihfft(x, n=10, axis=0, norm="forward"), ((7, 2),),
+         label="pad_even_forward"),
+    Case("fft.fftshift", lambda xp, x: xp.fft.fftshift(x), ((3, 5),), complex=True),
+    Case("fft.fftshift", lambda xp, x: xp.fft.fftshift(x, axes=1), ((3, 5),), label="one_axis"),
+    Case("fft.ifftshift", lambda xp, x: xp.fft.ifftshift(x), ((3, 5),), complex=True),
+    Case("fft.ifftshift", lambda xp, x: xp.fft.ifftshift(x, axes=(0,)), ((3, 4),), label="one_axis"),
 ]
+
+
+def _complex(xp: Any, x: Any) -> Any:
+    """``x`` as the complex dtype of its precision (the fft functions that want complex input insist)."""
+    if xp.isdtype(x.dtype, "complex floating"):
+        return x
+    return xp.astype(x, xp.complex64 if x.dtype == xp.float32 else xp.complex128)
 
 
 def _setitem(xp: Any, x: Any, v: Any) -> Any:

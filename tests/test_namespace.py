@@ -57,9 +57,9 @@ def test_plain_numpy_means_array_api_compat_numpy() -> None:
 
 
 def test_unknown_api_version_is_a_clear_error(xp) -> None:
-    for version in ("2023.12", "2024.12", "2025.12", None):
+    for version in ("2025.12", None):
         assert xp.ones(1).__array_namespace__(api_version=version) is xp
-    with pytest.raises(ValueError, match="unsupported api_version '2019.01'"):
+    with pytest.raises(ValueError, match=r"unsupported api_version '2019\.01'; wrapgrad serves 2023\.12, 2024\.12"):
         xp.ones(1).__array_namespace__(api_version="2019.01")
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import array_api_compat
+
 from ._backend import Backend, backend_of_array
 from ._derivatives import RULES
-from ._graph import ANOMALY, Node
+from ._graph import ANOMALY, Edge, Node
 from ._grad_mode import _GRAD_ENABLED
 from ._tensor import Tensor
 
@@ -46,8 +48,12 @@ def apply(name: str, *args: Any, **params: Any) -> Any:
     if raw:
         _check_raw_arguments(name, backend, args)
 
-    out = backend.function(name)(*datas, **params)
-    if backend.normalize is not None:
+    try:
+        out = backend.function(name)(*datas, **params)
+    except Exception as exc:
+        _raise_if_mixed_devices(name, [*datas, *params.values()], exc)
+        raise
+    if backend.normalize is not None and type(out) is not backend.array_type:
         out = backend.normalize(out)
     if not tracked or not _GRAD_ENABLED.get():
         return _wrap(out, backend)
@@ -71,7 +77,11 @@ def apply_untracked(name: str, *args: Any, **params: Any) -> Any:
             datas.append(a)
     if backend is None:
         raise TypeError(f"{name}: expected at least one wrapgrad Tensor argument, got {_type_names(args)}")
-    out = backend.function(name)(*datas, **params)
+    try:
+        out = backend.function(name)(*datas, **params)
+    except Exception as exc:
+        _raise_if_mixed_devices(name, [*datas, *params.values()], exc)
+        raise
     if backend.normalize is not None:
         out = backend.normalize(out)
     return _wrap(out, backend)
@@ -80,32 +90,32 @@ def apply_untracked(name: str, *args: Any, **params: Any) -> Any:
 def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any], params: dict[str, Any],
             out: Any) -> Any:
     multi = isinstance(out, (tuple, list))
-    outputs = out if multi else (out,)
     differentiable = backend.differentiable_dtypes
-    if not any(getattr(o, "dtype", None) in differentiable for o in outputs):
-        return _wrap(out, backend)
+    if multi:
+        if not any(getattr(o, "dtype", None) in differentiable for o in out):
+            return _wrap(out, backend)
+    elif out.dtype not in differentiable:
+        return Tensor._make(out, backend)
 
     rule = RULES.get(name)
-    edges = []
-    meta = []
-    for a in args:
+    edges: list[Edge | None] = []
+    meta: list[tuple[Any, Any] | None] = []
+    for a, data in zip(args, datas):
         if isinstance(a, Tensor) and a._requires_grad:
-            edges.append((a._node, a._output_nr) if a._node is not None else (a, 0))
-            meta.append((a._data.shape, a._data.dtype))
+            node = a._node
+            edges.append((a, 0) if node is None else (node, a._output_nr))
+            meta.append((data.shape, data.dtype))
         else:
             edges.append(None)
             meta.append(None)
     saved = tuple(datas) if rule is None or rule.uses_args else None
     keep_ans = rule is not None and rule.uses_ans
-    if not multi:
-        node = Node(name, backend, rule, tuple(edges), tuple(meta), saved, out if keep_ans else None, params, 1)
-        if ANOMALY.on:
-            _anomaly_check(node, out, datas)
-        return Tensor._make(out, backend, node, 0)
     node = Node(name, backend, rule, tuple(edges), tuple(meta), saved, out if keep_ans else None, params,
-                len(out))
+                len(out) if multi else 1, multi=multi)
     if ANOMALY.on:
         _anomaly_check(node, out, datas)
+    if not multi:
+        return Tensor._make(out, backend, node, 0)
     results = [
         Tensor._make(o, backend, node, i) if o.dtype in differentiable else Tensor._make(o, backend)
         for i, o in enumerate(out)
@@ -142,6 +152,35 @@ def _check_raw_arguments(name: str, backend: Backend, args: tuple[Any, ...]) -> 
             raise TypeError(f"{name}: unsupported argument of type {type(a).__name__}") from None
         if other is not backend:
             raise TypeError(f"{name}: arguments come from different array libraries ({backend.name}, {other.name})")
+
+
+def _raise_if_mixed_devices(name: str, values: list[Any], exc: Exception) -> None:
+    """When the backend refused arrays from different devices, say so in wrapgrad's words.
+
+    ``values`` are the array arguments and the params (an indexing key may hold arrays too).
+
+    The check runs only after the backend has raised, so the common path pays nothing, and a backend that
+    does combine devices (torch with a CPU 0-D tensor) keeps doing so. array-api-strict's own messages do
+    not always name the operation ("concat inputs must all be on the same device" for stack).
+    """
+    devices: list[Any] = []
+    flat: list[Any] = []
+    for v in values:
+        flat.extend(v if isinstance(v, (tuple, list)) else (v,))
+    for d in flat:
+        if d is None or isinstance(d, (*_SCALARS, str, slice)) or not hasattr(d, "shape"):
+            continue
+        try:
+            device = array_api_compat.device(d)
+        except Exception:  # not an array: nothing to compare
+            continue
+        if not any(device == seen for seen in devices):
+            devices.append(device)
+    if len(devices) > 1:
+        listed = ", ".join(str(d) for d in devices)
+        raise ValueError(
+            f"{name}: arguments are on different devices ({listed}); move them to one device with .to_device()"
+        ) from exc
 
 
 def _type_names(args: tuple[Any, ...]) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import array_api_compat
+
 from ._backend import backend_of_array
 from ._tensor import Tensor
 
@@ -68,6 +70,10 @@ def _cotangent(op: str, root: Tensor, gradient: Any, keep_graph: bool) -> Any:
         raise ValueError(
             f"{op}: gradient has shape {tuple(data.shape)}, but the output has shape {root.shape}"
         )
+    if not isinstance(gradient, (bool, int, float, complex)):
+        device = array_api_compat.device(data)
+        if device != root.device:
+            raise ValueError(f"{op}: gradient is on device {device}, but the output is on device {root.device}")
     if data.dtype != root.dtype:
         if xp.isdtype(data.dtype, "complex floating") and not xp.isdtype(root.dtype, "complex floating"):
             raise TypeError(f"{op}: gradient is complex ({data.dtype}), but the output is real ({root.dtype})")

@@ -54,8 +54,10 @@ class Backend:
             self._ndarray = np.ndarray
             self._generic = np.generic
             self._np = np
-        # numpy turns 0-D results into numpy scalars; they must become 0-D arrays at the boundary.
+        # numpy turns 0-D results into numpy scalars; they must become 0-D arrays at the boundary. The funnel
+        # calls normalize only for results that are not already of array_type (the hot path skips the call).
         self.normalize: Callable[[Any], Any] | None = self._normalize_numpy if self.is_numpy else None
+        self.array_type: type | None = self._ndarray if self.is_numpy else None
 
     def __repr__(self) -> str:
         return f"Backend({self.xp.__name__})"
@@ -81,8 +83,8 @@ class Backend:
             return _get_item
         if name == "__setitem__":
             return lambda x, value, *, key: self.set_item(x, key, value)
-        if name == "to_device":
-            return array_api_compat.to_device
+        if name == "to_device":  # to_device(x, device, /, stream=None): device is positional-only
+            return _with_positional_params(array_api_compat.to_device, ("device",))
         if name == "_scatter_add":
             return lambda values, positions, *, size: self.scatter_add(values, positions, size)
         obj: Any = self.xp

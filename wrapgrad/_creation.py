@@ -54,7 +54,10 @@ class Creation:
             elif copy is False:
                 raise ValueError("asarray: copy=False, but a change of dtype or device needs a copy")
             else:
-                result = apply("asarray", obj, dtype=dtype, device=device, copy=True)
+                result = apply("asarray", obj, dtype=dtype, copy=True)
+                if device is not None and device != obj.device:
+                    # A recorded to_device, whose rule sends the cotangent back to obj's device.
+                    result = apply("to_device", result, device=device)
             if requires_grad and not result._requires_grad:
                 result = result.detach().requires_grad_(True)
             return result

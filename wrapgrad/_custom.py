@@ -62,7 +62,7 @@ class _CustomBackward:
     def grads(self, node: Node, g: Any, create_graph: bool) -> list[Any]:
         backend = self.backend
         ctx = node.ans
-        gs = list(g) if node.n_outputs != 1 else [g]
+        gs = list(g) if node.multi else [g]
         wrapped = []
         for gi, (shape, dtype) in zip(gs, self.out_meta, strict=True):
             if gi is None:  # an output that got no gradient: zeros, as torch materializes them
@@ -153,7 +153,7 @@ def _apply_custom(name: str, forward: Callable[..., Any], backward: Callable[...
             meta.append(None)
     custom = _CustomBackward(name, backend, backward, [(o._data.shape, o._data.dtype) for o in outs])
     rule = Rule((None,), uses_args=False, uses_ans=True, joint=True, custom=custom)
-    node = Node(name, backend, rule, tuple(edges), tuple(meta), None, ctx, {}, len(outs))
+    node = Node(name, backend, rule, tuple(edges), tuple(meta), None, ctx, {}, len(outs), multi=multi)
     if ANOMALY.on:
         import traceback
 

@@ -20,9 +20,11 @@ def astype(x: Tensor, dtype: Any, /, *, copy: bool = True, device: Any = None) -
     """``astype`` of the array API standard. Casting to an integer or boolean dtype leaves the tape."""
     if not copy and dtype == x.dtype and (device is None or device == x.device):
         return x
-    if device is None:
-        return apply("astype", x, dtype=dtype, copy=copy)  # type: ignore[no-any-return]
-    return apply("astype", x, dtype=dtype, copy=copy, device=device)  # type: ignore[no-any-return]
+    result = apply("astype", x, dtype=dtype, copy=copy)
+    if device is not None and device != x.device:
+        # A recorded to_device, whose rule sends the cotangent back to x's device.
+        result = apply("to_device", result, device=device)
+    return result  # type: ignore[no-any-return]
 
 
 def _dtype_or_data(a: Any) -> Any:

@@ -41,8 +41,10 @@ def defvjp_joint(name: str, vjp: Callable[..., Any], *, uses_args: bool = True, 
 # -- helpers --------------------------------------------------------------------------------------------
 
 _SCALARS = (bool, int, float)
-# Keyed by (type, dtype): dtypes of different libraries may hash alike, and comparing them warns (strict).
-_COMPLEX_DTYPES: dict[tuple[type, Any], bool] = {}
+# Whether a dtype is complex, keyed by the dtype object's id (dtypes are long-lived singletons; the
+# value keeps the dtype alive, so an id is never reused). Keying by the dtype itself would compare
+# dtypes of different libraries on a hash collision, which array-api-strict warns about.
+_COMPLEX_BY_DTYPE_ID: dict[int, tuple[Any, bool]] = {}
 
 
 def _is_complex(xp: Any, a: Any) -> bool:
@@ -50,16 +52,19 @@ def _is_complex(xp: Any, a: Any) -> bool:
         return False
     if isinstance(a, complex):
         return True
-    key = (type(a.dtype), a.dtype)
-    known = _COMPLEX_DTYPES.get(key)
+    dtype = a.dtype
+    known = _COMPLEX_BY_DTYPE_ID.get(id(dtype))
     if known is None:
-        known = _COMPLEX_DTYPES[key] = bool(xp.isdtype(a.dtype, "complex floating"))
-    return known
+        known = _COMPLEX_BY_DTYPE_ID[id(dtype)] = (dtype, bool(xp.isdtype(dtype, "complex floating")))
+    return known[1]
 
 
 def cj(xp: Any, a: Any) -> Any:
     """``conj(a)`` for complex ``a``, ``a`` itself otherwise (no copy on the hot real path)."""
-    if isinstance(a, complex):
+    kind = type(a)
+    if kind is float or kind is int:
+        return a
+    if kind is complex:
         return a.conjugate()
     return xp.conj(a) if _is_complex(xp, a) else a
 
@@ -210,10 +215,9 @@ defvjp(
 defvjp("cos", lambda xp, g, ans, x: -g * cj(xp, xp.sin(x)))
 defvjp("cosh", lambda xp, g, ans, x: g * cj(xp, xp.sinh(x)))
 defvjp(
-    "divide",
+    "divide",  # from the arguments alone: saving the quotient too would keep one more array alive
     lambda xp, g, ans, x1, x2: g / cj(xp, x2),
-    lambda xp, g, ans, x1, x2: -g * cj(xp, ans / x2),
-    uses_ans=True,
+    lambda xp, g, ans, x1, x2: -g * cj(xp, x1 / (x2 * x2)),
 )
 defvjp("exp", lambda xp, g, ans, x: g * cj(xp, ans), uses_args=False, uses_ans=True)
 defvjp("expm1", lambda xp, g, ans, x: g * cj(xp, ans + 1), uses_args=False, uses_ans=True)
@@ -275,14 +279,16 @@ def _pow_vjp_base(xp: Any, g: Any, ans: Any, x1: Any, x2: Any) -> Any:
 
 
 def _pow_vjp_exponent(xp: Any, g: Any, ans: Any, x1: Any, x2: Any) -> Any:
-    # d/dx2 x1**x2 = x1**x2 * log(x1); taken as 0 where x1 == 0 (torch), not 0 * -inf = nan
-    base = x1 * xp.ones_like(ans)
+    # d/dx2 x1**x2 = x1**x2 * log(x1); taken as 0 where x1 == 0 (torch), not 0 * -inf = nan.
+    # x1**x2 is recomputed rather than saved: most powers have a constant exponent (x**3), and saving
+    # the result for them would keep one more array alive until backward.
+    base = x1 * xp.ones_like(g)
     zero = base == 0
     safe_log = xp.log(xp.where(zero, xp.ones_like(base), base))
-    return xp.where(zero, xp.zeros_like(g), g * cj(xp, ans * safe_log))
+    return xp.where(zero, xp.zeros_like(g), g * cj(xp, base**x2 * safe_log))
 
 
-defvjp("pow", _pow_vjp_base, _pow_vjp_exponent, uses_ans=True)
+defvjp("pow", _pow_vjp_base, _pow_vjp_exponent)
 defvjp("real", lambda xp, g, ans, x: g, uses_args=False)
 defvjp("reciprocal", lambda xp, g, ans, x: -g * cj(xp, ans * ans), uses_args=False, uses_ans=True)
 defvjp(
@@ -308,6 +314,24 @@ defvjp("trunc", lambda xp, g, ans, x: _zeros(xp, g), uses_args=False)
 defvjp("asarray", lambda xp, g, ans, obj, **params: g, uses_args=False)
 defvjp("tril", lambda xp, g, ans, x, *, k=0: xp.tril(g, k=k), uses_args=False)
 defvjp("triu", lambda xp, g, ans, x, *, k=0: xp.triu(g, k=k), uses_args=False)
+
+
+def _meshgrid_vjp(xp: Any, g: list[Any], ans: Any, *arrays: Any, indexing: str = "xy") -> list[Any]:
+    # Output i repeats input i along every axis but its own: sum the other axes away. With "xy" (and at
+    # least two inputs) the first two axes of the outputs are swapped, so inputs 0 and 1 run along 1 and 0.
+    n = len(arrays)
+    grads = []
+    for i, gi in enumerate(g):
+        if gi is None:
+            grads.append(None)
+            continue
+        own = {0: 1, 1: 0}.get(i, i) if indexing == "xy" and n >= 2 else i
+        others = tuple(a for a in range(n) if a != own)
+        grads.append(xp.sum(gi, axis=others) if others else gi)
+    return grads
+
+
+defvjp_joint("meshgrid", _meshgrid_vjp, uses_args=False)
 
 # ======================================================================================================
 # Data type functions
@@ -404,6 +428,56 @@ defvjp("reshape", lambda xp, g, ans, x, *, shape, copy=None: xp.reshape(g, x.sha
 defvjp("squeeze", lambda xp, g, ans, x, *, axis: xp.reshape(g, x.shape), uses_args=False)
 defvjp_joint("stack", lambda xp, g, ans, *arrays, axis=0: list(xp.unstack(g, axis=axis)), uses_args=False)
 
+
+# -- flip, moveaxis, repeat, roll, tile, unstack, broadcast_arrays -----------------------------------
+
+
+def _repeat_vjp(xp: Any, g: Any, ans: Any, x: Any, repeats: Any, *, axis: int | None = None) -> Any:
+    # Segment sums: repeat an iota shaped like x the same way to learn which element of x each output
+    # element copies, then scatter-add the cotangent there (repeats may be an array, so no reshape-sum).
+    size = math.prod(x.shape)
+    iota = xp.reshape(xp.arange(size, device=_device(g)), x.shape)
+    positions = xp.reshape(xp.repeat(iota, repeats, axis=axis), (-1,))
+    return xp.reshape(scatter_add(xp, xp.reshape(g, (-1,)), positions, size), x.shape)
+
+
+def _roll_vjp(xp: Any, g: Any, ans: Any, x: Any, *, shift: int | tuple[int, ...],
+              axis: int | tuple[int, ...] | None = None) -> Any:
+    back = -shift if isinstance(shift, int) else tuple(-s for s in shift)
+    return xp.roll(g, shift=back, axis=axis)
+
+
+def _tile_vjp(xp: Any, g: Any, ans: Any, x: Any, *, repetitions: tuple[int, ...]) -> Any:
+    # The result's axis k is repetitions[k] copies of x's (padded) axis k: view it as (reps, size) pairs
+    # and sum the copies.
+    ndim = max(x.ndim, len(repetitions))
+    shape = (1,) * (ndim - x.ndim) + tuple(x.shape)
+    reps = (1,) * (ndim - len(repetitions)) + tuple(repetitions)
+    pairs = tuple(n for r, s in zip(reps, shape, strict=True) for n in (r, s))
+    summed = xp.sum(xp.reshape(g, pairs), axis=tuple(range(0, 2 * ndim, 2)))
+    return xp.reshape(summed, x.shape)
+
+
+def _unstack_vjp(xp: Any, g: list[Any], ans: Any, x: Any, *, axis: int = 0) -> Any:
+    # Outputs that got no gradient contribute zeros of their shape (x's shape without the axis).
+    given = next(gi for gi in g if gi is not None)
+    pieces = [xp.zeros_like(given) if gi is None else gi for gi in g]
+    return xp.stack(pieces, axis=axis)
+
+
+def _broadcast_arrays_vjp(xp: Any, g: list[Any], ans: Any, *arrays: Any) -> list[Any]:
+    return list(g)  # fit_grad sums each cotangent back to its input's shape
+
+
+defvjp_joint("broadcast_arrays", _broadcast_arrays_vjp, uses_args=False)
+defvjp("flip", lambda xp, g, ans, x, *, axis=None: xp.flip(g, axis=axis), uses_args=False)
+defvjp("moveaxis", lambda xp, g, ans, x, *, source, destination: xp.moveaxis(g, destination, source),
+       uses_args=False)
+defvjp("repeat", _repeat_vjp, None)  # repeats (an index) gets no gradient
+defvjp("roll", _roll_vjp, uses_args=False)
+defvjp("tile", _tile_vjp, uses_args=False)
+defvjp("unstack", _unstack_vjp, uses_args=False)
+
 # ======================================================================================================
 # Searching functions
 # ======================================================================================================
@@ -471,6 +545,148 @@ defvjp("linalg.vector_norm", _vector_norm_vjp, uses_ans=True)
 # ======================================================================================================
 # fft extension
 # ======================================================================================================
+
+# Every transform here is linear over the reals, so its VJP is its adjoint A^H applied to g (torch's
+# convention; a real input then keeps the real part, in fit_grad). The adjoint of a DFT normalized one way is
+# the opposite DFT normalized the *opposite* way: fft(norm="backward") has the adjoint n * ifft(norm="backward")
+# = ifft(norm="forward"), and "ortho" is its own opposite. Padding to ``n`` has the adjoint "crop back" and
+# cropping has the adjoint "zero-pad back": :func:`_fit_length` undoes either.
+
+_OPPOSITE_NORM = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
+
+
+def _opposite(norm: str) -> str:
+    try:
+        return _OPPOSITE_NORM[norm]
+    except KeyError:
+        raise ValueError(f"fft: norm must be 'backward', 'ortho' or 'forward', got {norm!r}") from None
+
+
+def _along(axis: int, ndim: int, key: slice) -> tuple[Any, ...]:
+    """An indexing key that applies ``key`` along ``axis`` and takes everything elsewhere."""
+    return (slice(None),) * (axis % ndim) + (key, ...)  # the ellipsis: array_api_strict wants every axis named
+
+
+def _fit_length(xp: Any, a: Any, axis: int, size: int) -> Any:
+    """``a`` cropped or zero-padded at the end of ``axis`` to ``size``: the adjoint of the forward's pad/crop."""
+    axis = axis % a.ndim
+    have = a.shape[axis]
+    if have > size:
+        return a[_along(axis, a.ndim, slice(0, size))]
+    if have < size:
+        shape = a.shape[:axis] + (size - have,) + a.shape[axis + 1:]
+        return xp.concat([a, xp.zeros(shape, dtype=a.dtype, device=_device(a))], axis=axis)
+    return a
+
+
+def _hermitian_weight(xp: Any, g: Any, axis: int, n: int, middle: float) -> Any:
+    """``g`` (the ``n // 2 + 1`` bins of a half spectrum of a length-``n`` signal) with its bins that stand for
+    two bins of the full spectrum (all but DC and, for even ``n``, Nyquist) multiplied by ``middle``."""
+    axis = axis % g.ndim
+    stop = n // 2 + 1 if n % 2 else n // 2  # one past the last bin that has a mirror image
+    if stop <= 1:
+        return g
+    parts = [g[_along(axis, g.ndim, slice(0, 1))], g[_along(axis, g.ndim, slice(1, stop))] * middle]
+    if stop < g.shape[axis]:
+        parts.append(g[_along(axis, g.ndim, slice(stop, None))])
+    return xp.concat(parts, axis=axis)
+
+
+def _fft_axes(ndim: int, s: Any, axes: Any) -> tuple[int, ...]:
+    """The transformed axes, normalized: all of them by default, the last ``len(s)`` with only ``s`` (numpy)."""
+    if axes is None:
+        axes = range(ndim) if s is None else range(ndim - len(s), ndim)
+    return tuple(a % ndim for a in axes)
+
+
+def _fit_lengths(xp: Any, a: Any, axes: tuple[int, ...], shape: tuple[int, ...]) -> Any:
+    for axis in axes:
+        a = _fit_length(xp, a, axis, shape[axis])
+    return a
+
+
+def _fft_vjp(xp: Any, g: Any, ans: Any, x: Any, *, n: Any = None, axis: int = -1, norm: str = "backward") -> Any:
+    return _fit_length(xp, xp.fft.ifft(g, axis=axis, norm=_opposite(norm)), axis, x.shape[axis])
+
+
+def _ifft_vjp(xp: Any, g: Any, ans: Any, x: Any, *, n: Any = None, axis: int = -1, norm: str = "backward") -> Any:
+    return _fit_length(xp, xp.fft.fft(g, axis=axis, norm=_opposite(norm)), axis, x.shape[axis])
+
+
+def _fftn_vjp(xp: Any, g: Any, ans: Any, x: Any, *, s: Any = None, axes: Any = None, norm: str = "backward") -> Any:
+    axes = _fft_axes(x.ndim, s, axes)
+    return _fit_lengths(xp, xp.fft.ifftn(g, axes=axes, norm=_opposite(norm)), axes, x.shape)
+
+
+def _ifftn_vjp(xp: Any, g: Any, ans: Any, x: Any, *, s: Any = None, axes: Any = None, norm: str = "backward") -> Any:
+    axes = _fft_axes(x.ndim, s, axes)
+    return _fit_lengths(xp, xp.fft.fftn(g, axes=axes, norm=_opposite(norm)), axes, x.shape)
+
+
+# rfft keeps bins 0 .. n//2 of fft(x): its adjoint zero-pads g to the full spectrum and applies the adjoint of
+# fft, of which the (real) input keeps the real part. irfft computes that real part from the half spectrum
+# alone, if it is told that every bin with a mirror image counts once, not twice: halve those bins first.
+# irfft in turn reads each such bin twice (as itself and as its mirror image) and the imaginary parts of DC
+# and Nyquist not at all: its adjoint is rfft with those bins doubled (DC and Nyquist of rfft of a real
+# signal are real, so their imaginary parts get no gradient). hfft and ihfft are irfft and rfft of a
+# conjugate with the opposite norm (numpy's definition, the standard's normalizations).
+
+
+def _rfft_vjp(xp: Any, g: Any, ans: Any, x: Any, *, n: Any = None, axis: int = -1, norm: str = "backward") -> Any:
+    n = x.shape[axis] if n is None else n
+    halved = _hermitian_weight(xp, g, axis, n, 0.5)
+    return _fit_length(xp, xp.fft.irfft(halved, n=n, axis=axis, norm=_opposite(norm)), axis, x.shape[axis])
+
+
+def _irfft_vjp(xp: Any, g: Any, ans: Any, x: Any, *, n: Any = None, axis: int = -1, norm: str = "backward") -> Any:
+    n = g.shape[axis]
+    doubled = _hermitian_weight(xp, xp.fft.rfft(g, axis=axis, norm=_opposite(norm)), axis, n, 2.0)
+    return _fit_length(xp, doubled, axis, x.shape[axis])
+
+
+def _hfft_vjp(xp: Any, g: Any, ans: Any, x: Any, *, n: Any = None, axis: int = -1, norm: str = "backward") -> Any:
+    # hfft(x, norm) = irfft(conj(x), opposite norm): the conjugate of irfft's VJP with the norm of hfft.
+    n = g.shape[axis]
+    doubled = _hermitian_weight(xp, xp.conj(xp.fft.rfft(g, axis=axis, norm=norm)), axis, n, 2.0)
+    return _fit_length(xp, doubled, axis, x.shape[axis])
+
+
+def _ihfft_vjp(xp: Any, g: Any, ans: Any, x: Any, *, n: Any = None, axis: int = -1, norm: str = "backward") -> Any:
+    # ihfft(x, norm) = conj(rfft(x, opposite norm)): rfft's VJP of conj(g) with the norm of ihfft.
+    n = x.shape[axis] if n is None else n
+    halved = _hermitian_weight(xp, xp.conj(g), axis, n, 0.5)
+    return _fit_length(xp, xp.fft.irfft(halved, n=n, axis=axis, norm=norm), axis, x.shape[axis])
+
+
+def _rfftn_vjp(xp: Any, g: Any, ans: Any, x: Any, *, s: Any = None, axes: Any = None, norm: str = "backward") -> Any:
+    # rfftn = fft over axes[:-1] after rfft over axes[-1]; irfftn undoes them in the opposite order, and the
+    # halving along the last axis commutes with the transforms along the others.
+    axes = _fft_axes(x.ndim, s, axes)
+    sizes = tuple(g.shape[a] for a in axes[:-1]) + ((x.shape[axes[-1]] if s is None else s[-1]),)
+    halved = _hermitian_weight(xp, g, axes[-1], sizes[-1], 0.5)
+    return _fit_lengths(xp, xp.fft.irfftn(halved, s=sizes, axes=axes, norm=_opposite(norm)), axes, x.shape)
+
+
+def _irfftn_vjp(xp: Any, g: Any, ans: Any, x: Any, *, s: Any = None, axes: Any = None, norm: str = "backward") -> Any:
+    axes = _fft_axes(x.ndim, s, axes)
+    spectrum = xp.fft.rfftn(g, axes=axes, norm=_opposite(norm))
+    doubled = _hermitian_weight(xp, spectrum, axes[-1], g.shape[axes[-1]], 2.0)
+    return _fit_lengths(xp, doubled, axes, x.shape)
+
+
+defvjp("fft.fft", _fft_vjp, uses_args=False)
+defvjp("fft.ifft", _ifft_vjp, uses_args=False)
+defvjp("fft.fftn", _fftn_vjp, uses_args=False)
+defvjp("fft.ifftn", _ifftn_vjp, uses_args=False)
+defvjp("fft.rfft", _rfft_vjp, uses_args=False)
+defvjp("fft.irfft", _irfft_vjp, uses_args=False)
+defvjp("fft.rfftn", _rfftn_vjp, uses_args=False)
+defvjp("fft.irfftn", _irfftn_vjp, uses_args=False)
+defvjp("fft.hfft", _hfft_vjp, uses_args=False)
+defvjp("fft.ihfft", _ihfft_vjp, uses_args=False)
+# The shifts are permutations (rolls by n//2): each is undone by the other.
+defvjp("fft.fftshift", lambda xp, g, ans, x, *, axes=None: xp.fft.ifftshift(g, axes=axes), uses_args=False)
+defvjp("fft.ifftshift", lambda xp, g, ans, x, *, axes=None: xp.fft.fftshift(g, axes=axes), uses_args=False)
 
 # ======================================================================================================
 # The array object's own methods

@@ -60,17 +60,8 @@ class Node:
     """One recorded operation: what backward needs to send cotangents to the operation's inputs."""
 
     __slots__ = (
-        "__weakref__",
-        "ans",
-        "backend",
-        "input_meta",
-        "n_outputs",
-        "name",
-        "next",
-        "params",
-        "released",
-        "rule",
-        "saved_args",
+        "name", "backend", "rule", "next", "input_meta", "saved_args", "ans", "params", "n_outputs",
+        "multi", "released", "__weakref__",
     )
 
     def __init__(
@@ -84,6 +75,7 @@ class Node:
         ans: Any,
         params: dict[str, Any],
         n_outputs: int,
+        multi: bool = False,
     ) -> None:
         self.name = name
         self.backend = backend
@@ -94,6 +86,8 @@ class Node:
         self.ans = ans
         self.params = params
         self.n_outputs = n_outputs
+        # A tuple result (even of one array, as meshgrid(x)): cotangents travel as a list, one slot each.
+        self.multi = multi
         self.released = False
 
     def __repr__(self) -> str:
@@ -179,7 +173,7 @@ class Node:
             args = tuple(as_tensor(a, e) for a, e in zip(self.saved_args, self.next))
         ans = self.ans
         if ans is not None:
-            if self.n_outputs == 1:
+            if not self.multi:
                 ans = Tensor._make(ans, backend, self, 0)
             else:
                 ans = type(ans)(*(Tensor._make(a, backend, self, i) for i, a in enumerate(ans)))
@@ -271,7 +265,7 @@ def _node_extras(target: Node, g: Any, create_graph: bool, leaf_grads: list[tupl
     """Run the hooks of the outputs of ``target`` and note the gradients that non-leaves retain."""
     hooks = NODE_HOOKS.get(target)
     retained = RETAINED.get(target)
-    multi = target.n_outputs != 1
+    multi = target.multi
     for nr in range(target.n_outputs):
         gi = g[nr] if multi else g
         if gi is None:
@@ -290,7 +284,7 @@ def _node_extras(target: Node, g: Any, create_graph: bool, leaf_grads: list[tupl
 
 
 def _add_grad(buffers: dict[Any, Any], target: Any, nr: int, n_outputs: int, g: Any) -> None:
-    if n_outputs == 1:
+    if n_outputs == 0:
         previous = buffers.get(target)
         buffers[target] = g if previous is None else previous + g
         return
@@ -301,7 +295,8 @@ def _add_grad(buffers: dict[Any, Any], target: Any, nr: int, n_outputs: int, g: 
 
 
 def _n_outputs(target: Any) -> int:
-    return target.n_outputs if type(target) is Node else 1
+    """The number of cotangent slots of a multi-output node; 0 for a single array result (or a leaf)."""
+    return target.n_outputs if type(target) is Node and target.multi else 0
 
 
 def _leading_to(starts: list[Any], wanted: dict[Any, int]) -> set[Any]:

@@ -12,17 +12,26 @@ import types
 from typing import Any
 
 from . import (
-    _creation, _data_type, _elementwise, _indexing, _linear_algebra, _manipulation, _searching, _set, _sorting,
-    _statistical, _utility, fft, linalg,
+    _creation,
+    _data_type,
+    _elementwise,
+    _indexing,
+    _linear_algebra,
+    _manipulation,
+    _searching,
+    _set,
+    _sorting,
+    _statistical,
+    _utility,
+    _versions,
+    fft,
+    linalg,
 )
 from ._backend import Backend, backend_for
 from ._inspection import Info
+from ._versions import API_VERSIONS, LATEST
 
 __all__ = ["API_VERSIONS", "namespace", "namespace_of_backend"]
-
-# The revisions of the standard a wrapgrad namespace serves; the backend is never asked for one of
-# these (jax 0.10 raises for anything but "2024.12"): wrapgrad implements the names itself.
-API_VERSIONS = ("2023.12", "2024.12", "2025.12")
 
 # Modules whose plain functions are the same object in every namespace (they learn the backend from
 # their array arguments).
@@ -39,7 +48,7 @@ _DTYPES = (
 _CONSTANTS = ("e", "inf", "nan", "newaxis", "pi")
 
 
-def namespace(xp: types.ModuleType) -> types.ModuleType:
+def namespace(xp: types.ModuleType, *, api_version: str | None = None) -> types.ModuleType:
     """The wrapgrad namespace over an array-API namespace.
 
     Parameters
@@ -47,11 +56,14 @@ def namespace(xp: types.ModuleType) -> types.ModuleType:
     xp : module
         Any array-API namespace: ``array_api_compat.numpy`` (or plain ``numpy``), ``array_api_strict``,
         ``jax.numpy``, ``array_api_compat.torch`` ...
+    api_version : str, optional
+        The revision of the standard: ``"2023.12"``, ``"2024.12"`` or ``"2025.12"`` (the default, newest).
 
     Returns
     -------
     module
-        ``wrapgrad.<name>``, with every name of the standard; its arrays are :class:`~wrapgrad.Tensor`.
+        ``wrapgrad.<name>`` (the newest revision) or its view ``wrapgrad.<name>.v2023_12`` ..., with every
+        name of that revision; its arrays are :class:`~wrapgrad.Tensor`.
 
     Examples
     --------
@@ -60,7 +72,7 @@ def namespace(xp: types.ModuleType) -> types.ModuleType:
     >>> x = xp.asarray([1.0, 2.0], requires_grad=True)
     >>> xp.sum(xp.sin(x)).backward()
     """
-    return namespace_of_backend(backend_for(xp))
+    return namespace_of_backend(backend_for(xp), api_version)
 
 
 def namespace_of_backend(backend: Backend, api_version: str | None = None) -> types.ModuleType:
@@ -72,13 +84,32 @@ def namespace_of_backend(backend: Backend, api_version: str | None = None) -> ty
     module = backend.namespace
     if module is None:
         module = backend.namespace = _build(backend)
-    return module
+    if api_version is None or api_version == LATEST:
+        return module
+    return getattr(module, _versions.view_suffix(api_version))  # type: ignore[no-any-return]
 
 
 def _build(backend: Backend) -> types.ModuleType:
-    xp = backend.xp
+    """The newest namespace, ``wrapgrad.<backend>``, with its views of older revisions as submodules."""
     name = f"wrapgrad.{backend.name}"
-    module = types.ModuleType(name, f"wrapgrad's differentiable array API namespace over {xp.__name__}.")
+    module = _build_version(backend, name, LATEST)
+    for version in API_VERSIONS[:-1]:
+        suffix = _versions.view_suffix(version)
+        view = _build_version(backend, f"{name}.{suffix}", version)
+        setattr(module, suffix, view)
+        sys.modules[view.__name__] = view
+    sys.modules[name] = module
+    package = sys.modules["wrapgrad"]
+    if not hasattr(package, backend.name):
+        setattr(package, backend.name, module)
+    return module
+
+
+def _build_version(backend: Backend, name: str, api_version: str) -> types.ModuleType:
+    xp = backend.xp
+    module = types.ModuleType(
+        name, f"wrapgrad's differentiable array API namespace over {xp.__name__} (standard {api_version})."
+    )
     for section in _SECTIONS:
         for fname in section.__all__:
             if not fname[0].isupper():
@@ -92,9 +123,10 @@ def _build(backend: Backend) -> types.ModuleType:
     for attr in _DTYPES + _CONSTANTS:
         if hasattr(xp, attr):
             setattr(module, attr, getattr(xp, attr))
-    info = Info(backend)
+    info = Info(backend, api_version)
     module.__array_namespace_info__ = lambda: info  # type: ignore[attr-defined]
-    module.__array_api_version__ = getattr(xp, "__array_api_version__", API_VERSIONS[-1])  # type: ignore[attr-defined]
+    # The revision this namespace implements (the spec's meaning), not the backend's own.
+    module.__array_api_version__ = api_version  # type: ignore[attr-defined]
     module._wrapgrad_backend = backend  # type: ignore[attr-defined]
     if hasattr(xp, "linalg"):
         module.linalg = _extension(f"{name}.linalg", linalg, linalg.__all__)  # type: ignore[attr-defined]
@@ -104,11 +136,23 @@ def _build(backend: Backend) -> types.ModuleType:
         fft_module.fftfreq = frequencies.fftfreq  # type: ignore[attr-defined]
         fft_module.rfftfreq = frequencies.rfftfreq  # type: ignore[attr-defined]
         module.fft = fft_module  # type: ignore[attr-defined]
-    sys.modules[name] = module
-    package = sys.modules["wrapgrad"]
-    if not hasattr(package, backend.name):
-        setattr(package, backend.name, module)
+    if api_version != LATEST:
+        _restrict_to(module, api_version)
     return module
+
+
+def _restrict_to(module: types.ModuleType, api_version: str) -> None:
+    """Make a namespace a view of ``api_version``: drop later names, restore the older return types."""
+    for qualified in _versions.missing_names(api_version):
+        owner = module
+        *extension, fname = qualified.split(".")
+        for part in extension:
+            owner = getattr(owner, part, None)  # type: ignore[assignment]
+        if owner is not None and hasattr(owner, fname):
+            delattr(owner, fname)
+    if api_version < "2025.12":
+        module.meshgrid = _versions.meshgrid  # type: ignore[attr-defined]
+        module.broadcast_arrays = _versions.broadcast_arrays  # type: ignore[attr-defined]
 
 
 def _extension(name: str, source: types.ModuleType, names: Any) -> types.ModuleType:
