@@ -79,3 +79,61 @@ def test_zero_resets_a_gradient(xp) -> None:
     np.testing.assert_array_equal(np.asarray(x.grad), [0.0, 0.0])
     xp.sum(x * 3).backward()
     np.testing.assert_array_equal(np.asarray(x.grad), [3.0, 3.0])
+
+
+def test_gradients_of_different_leaves_never_share_memory() -> None:
+    # add's rule hands the same cotangent to both arguments; writing into one .grad must not change the other
+    import wrapgrad.numpy as nxp
+
+    x = nxp.asarray([1.0, 2.0], requires_grad=True)
+    w = nxp.asarray([3.0, 4.0], requires_grad=True)
+    cotangent = np.array([1.0, 1.0])
+    (x + w).backward(cotangent)
+    np.asarray(x.grad)[0] = 100.0
+    np.testing.assert_allclose(np.asarray(w.grad), [1.0, 1.0])
+    np.testing.assert_allclose(cotangent, [1.0, 1.0])
+    y = nxp.asarray([1.0, 2.0], requires_grad=True)
+    y.backward(cotangent)  # a leaf root: its .grad is not the caller's array
+    np.asarray(y.grad)[1] = -5.0
+    np.testing.assert_allclose(cotangent, [1.0, 1.0])
+
+
+def test_in_place_updates_never_change_a_recorded_gradient(xp) -> None:
+    # every in-place form on a non-leaf that other nodes saved: the gradient is the one of the recorded values
+    x = xp.asarray([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2.0
+    z = xp.sin(y) * y  # saves y
+    y[1] = 0.0
+    y *= 5.0
+    y -= x
+    w = xp.sum(z) + xp.sum(y * y)
+    w.backward()
+    v = np.array([1.0, 2.0, 3.0])
+    yv = 2 * v
+    final = yv.copy()
+    final[1] = 0.0
+    final = final * 5.0 - v
+    # d/dx [sum(sin(2x) 2x)] + d/dx sum(final^2), final = 5 * 2x (with element 1 overwritten) - x
+    dfinal = np.where(np.arange(3) == 1, -1.0, 9.0)
+    expected = (np.cos(yv) * yv + np.sin(yv)) * 2 + 2 * final * dfinal
+    np.testing.assert_allclose(np.asarray(x.grad), expected, rtol=1e-12)
+    assert wrapgrad.gradcheck(lambda t: _mutating(xp, t), [xp.asarray([1.0, 2.0, 3.0], requires_grad=True)])
+
+
+def _mutating(xp, t):
+    y = t * 1.0
+    s = xp.exp(y)
+    y[0] = y[2] * 3.0
+    y += s
+    y[1:] *= y[:2]
+    return y
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_refused_for_every_form(xp) -> None:
+    x = xp.asarray([1.0, 2.0], requires_grad=True)
+    for op in ("__iadd__", "__isub__", "__imul__", "__itruediv__", "__ipow__"):
+        with pytest.raises(RuntimeError, match=f"{op}: a leaf tensor that requires grad is being used in an in-place"):
+            getattr(x, op)(2.0)
+    with pytest.raises(RuntimeError, match="zero_: a leaf tensor that requires grad"):
+        x.zero_()
+    np.testing.assert_allclose(np.asarray(x.detach()), [1.0, 2.0])  # nothing changed

@@ -8,7 +8,7 @@ import array_api_compat
 
 from ._backend import Backend, backend_of_array
 from ._derivatives import RULES
-from ._graph import Edge, Node
+from ._graph import ANOMALY, Edge, Node
 from ._grad_mode import _GRAD_ENABLED
 from ._tensor import Tensor
 
@@ -115,6 +115,8 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
     keep_ans = rule is not None and rule.uses_ans
     node = Node(name, backend, rule, tuple(edges), tuple(meta), saved, out if keep_ans else None, params,
                 len(out) if multi else 1, multi=multi)
+    if ANOMALY.on:
+        _anomaly_check(node, out, datas)
     if not multi:
         return Tensor._make(out, backend, node, 0)
     results = [
@@ -122,6 +124,12 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
         for i, o in enumerate(out)
     ]
     return _as_type_of(out, results)
+
+
+def _anomaly_check(node: Node, out: Any, datas: list[Any]) -> None:
+    from ._anomaly import record_forward
+
+    record_forward(node, out, datas)
 
 
 def _wrap(out: Any, backend: Backend) -> Any:

@@ -72,7 +72,8 @@ def _cotangent(op: str, root: Tensor, gradient: Any, keep_graph: bool) -> Any:
         )
     if not isinstance(gradient, (bool, int, float, complex)):
         device = array_api_compat.device(data)
-        if device != root.device:
+        # None: a traced jax array (jax.vmap/jit) has no device of its own; it is placed with the computation
+        if device is not None and root.device is not None and device != root.device:
             raise ValueError(f"{op}: gradient is on device {device}, but the output is on device {root.device}")
     if data.dtype != root.dtype:
         if xp.isdtype(data.dtype, "complex floating") and not xp.isdtype(root.dtype, "complex floating"):

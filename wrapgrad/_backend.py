@@ -130,6 +130,18 @@ class Backend:
         new[key] = value
         return new
 
+    def vmap(self, fn: Callable[..., Any]) -> Callable[..., Any] | None:
+        """``fn`` mapped over the leading axis of its arguments in one vectorized call, where the library
+        has a transformation for it (``jax.vmap``); ``None`` elsewhere (callers then loop in Python).
+
+        jacobians use it: wrapgrad's backward runs on raw arrays, so jax can batch a whole backward pass.
+        """
+        if self.is_jax:
+            import jax
+
+            return jax.vmap(fn)  # type: ignore[no-any-return]
+        return None
+
     def scatter_add(self, values: Any, positions: Any, size: int) -> Any:
         """Sum ``values`` (1-D) into a zero vector of length ``size`` at ``positions``, duplicates added.
 

@@ -156,7 +156,8 @@ def _index_vjp(xp: Any, g: Any, x: Any, key: Any) -> Any:
 
 
 def _device(a: Any) -> Any:
-    return a.device
+    # jax tracers (inside jax.jit or jax.vmap) have no .device; None lets the backend choose its default.
+    return getattr(a, "device", None)
 
 
 def _slice_key(ndim: int, axis: int, index: slice) -> tuple[Any, ...]:

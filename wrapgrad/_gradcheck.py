@@ -19,8 +19,27 @@ class GradcheckError(AssertionError):
 
 
 def _flat_outputs(out: Any) -> list[Tensor]:
-    items = [out] if isinstance(out, Tensor) else list(out)
+    from ._functional import tree_flatten
+
+    items = tree_flatten(out)[0]
     return [t for t in items if isinstance(t, Tensor) and t.dtype in t._backend.differentiable_dtypes]
+
+
+def _checked_leaves(inputs: Sequence[Any]) -> tuple[list[Any], Any, list[int]]:
+    """Flatten the arguments (pytrees allowed); raw floating arrays become Tensors that require grad.
+    Returns the leaves, the structure, and the positions of the leaves to check."""
+    from ._backend import backend_of_array
+    from ._functional import tree_flatten
+
+    leaves, treedef = tree_flatten(tuple(inputs))
+    wrt = []
+    for i, leaf in enumerate(leaves):
+        if not isinstance(leaf, Tensor) and hasattr(leaf, "__array_namespace__") and not isinstance(leaf, str):
+            if getattr(leaf, "dtype", None) in backend_of_array(leaf).differentiable_dtypes:
+                leaf = leaves[i] = Tensor(leaf, requires_grad=True)
+        if isinstance(leaf, Tensor) and leaf.requires_grad:
+            wrt.append(i)
+    return leaves, treedef, wrt
 
 
 def _random_like(rng: np.random.Generator, t: Tensor, xp: Any) -> Any:
@@ -57,9 +76,11 @@ def gradcheck(
     Parameters
     ----------
     func : callable
-        Takes ``inputs`` positionally and returns a Tensor or a sequence of Tensors.
+        Takes ``inputs`` positionally and returns a Tensor or a pytree (tuple, list, dict) of Tensors.
     inputs : sequence
-        The arguments; the Tensors among them that require grad are checked.
+        The arguments, each a Tensor, a raw array or a pytree of them; the Tensors among them that require grad
+        are checked, and raw floating-point arrays are turned into Tensors that require grad (``func`` then
+        gets Tensors).
     eps, atol, rtol : float
         Finite-difference step, and the tolerance ``|analytic - numeric| <= atol + rtol * |numeric|``.
     n_directions : int
@@ -77,13 +98,21 @@ def gradcheck(
     GradcheckError
         With the worst mismatch, when a direction disagrees.
     """
-    inputs = list(inputs)
-    wrt = [i for i, a in enumerate(inputs) if isinstance(a, Tensor) and a.requires_grad]
+    from ._functional import tree_unflatten
+
+    if not isinstance(inputs, (tuple, list)):
+        inputs = (inputs,)
+    leaves, treedef, wrt = _checked_leaves(inputs)
     if not wrt:
         raise ValueError("gradcheck: no input requires grad")
+
+    def call(values: list[Any]) -> Any:
+        return func(*tree_unflatten(treedef, values))
+
+    inputs = leaves
     xp = inputs[wrt[0]].__array_namespace__()
     rng = np.random.default_rng(seed)
-    outputs = _flat_outputs(func(*inputs))
+    outputs = _flat_outputs(call(inputs))
     if not outputs:
         raise ValueError("gradcheck: func returned no floating-point Tensor")
     cotangents = [_random_like(rng, t, xp) for t in outputs]
@@ -95,14 +124,14 @@ def gradcheck(
 
     def loss(shifted: list[Any]) -> float:
         with no_grad():
-            values = _flat_outputs(func(*shifted))
-        return sum(_real_inner(xp, v, t) for v, t in zip(cotangents, values))
+            values = _flat_outputs(call(shifted))
+        return sum(_real_inner(xp, v, t) for v, t in zip(cotangents, values, strict=True))
 
     worst: tuple[float, float, float, int] | None = None
     for direction_index in range(n_directions):
         directions = {i: _random_like(rng, inputs[i], xp) for i in wrt}
         analytic = sum(
-            0.0 if g is None else _real_inner(xp, g, directions[i]) for i, g in zip(wrt, grads)
+            0.0 if g is None else _real_inner(xp, g, directions[i]) for i, g in zip(wrt, grads, strict=True)
         )
         plus = [a.detach() + eps * directions[i] if i in directions else a for i, a in enumerate(inputs)]
         minus = [a.detach() - eps * directions[i] if i in directions else a for i, a in enumerate(inputs)]

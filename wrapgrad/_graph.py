@@ -11,6 +11,7 @@ consumed and every saved array as soon as its node has run (unless ``retain_grap
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from ._backend import Backend
     from ._tensor import Tensor
 
-__all__ = ["ArgMeta", "Node", "Rule", "fit_grad", "run_backward"]
+__all__ = ["ANOMALY", "ArgMeta", "Node", "Rule", "fit_grad", "run_backward"]
 
 Edge = tuple[Any, int]  # (Node or leaf Tensor, output number)
 
@@ -35,6 +36,9 @@ class Rule(NamedTuple):
     uses_args: bool = True
     uses_ans: bool = False
     joint: bool = False  # vjps holds one function that returns the cotangents of all arguments
+    # A rule built for one call of a user-defined Function (wrapgrad._custom): an object with
+    # ``grads(node, g, create_graph) -> list`` that runs the user's backward on Tensors itself.
+    custom: Any = None
 
 
 class ArgMeta(NamedTuple):
@@ -90,7 +94,10 @@ class Node:
         return f"<{self.type_name()} object at {id(self):#x}>"
 
     def type_name(self) -> str:
-        """The torch-style name of this node, e.g. ``AddBackward0`` or ``MulBackward0``."""
+        """The torch-style name of this node, e.g. ``AddBackward0``, ``MulBackward0``, or ``MyFnBackward`` for a
+        user-defined Function ``MyFn``."""
+        if self.rule is not None and self.rule.custom is not None:
+            return f"{self.name}Backward"
         base = _TORCH_NODE_NAMES.get(self.name)
         if base is None:
             base = "".join(part.capitalize() for part in self.name.replace(".", "_").split("_"))
@@ -118,6 +125,8 @@ class Node:
                 f"first backward call if you need to backward twice"
             )
         if create_graph:
+            if rule.custom is not None:  # a user-defined Function: it handles Tensors itself
+                return rule.custom.grads(self, g, True)  # type: ignore[no-any-return]
             xp, g, ans, args = self._recorded_inputs(g)
         else:
             xp, ans, args = self.backend.xp, self.ans, self.saved_args
@@ -125,6 +134,8 @@ class Node:
             args = tuple(None if m is None else ArgMeta(*m) for m in self.input_meta)
         params = self.params
         if rule.joint:
+            if rule.custom is not None:  # checked here, off the path of ordinary (non-joint) rules
+                return rule.custom.grads(self, g, False)  # type: ignore[no-any-return]
             raw_grads = rule.vjps[0](xp, g, ans, *args, **params)
             return [
                 None if edge is None or gi is None else fit_grad(xp, gi, *meta)
@@ -197,6 +208,81 @@ def _unbroadcast(xp: Any, g: Any, shape: tuple[int, ...]) -> Any:
     return g
 
 
+# -- per-tensor extras: hooks, retained gradients, anomaly mode ------------------------------------------
+# They live outside Node and Tensor so that a graph without them pays nothing: the engine looks here only
+# when one of them is non-empty. Keyed weakly by Node (which compares by identity), so they never keep a
+# graph alive. Hooks of a leaf are kept on the leaf Tensor itself (``Tensor._hooks``).
+
+
+class _AnomalyState:
+    """Whether anomaly mode is on (a process-wide switch, like torch's), and what it recorded."""
+
+    __slots__ = ("check_forward", "on", "where_created")
+
+    def __init__(self) -> None:
+        self.on = False
+        self.check_forward = True
+        # Node -> the traceback of the forward call that recorded it (only filled in anomaly mode).
+        self.where_created: weakref.WeakKeyDictionary[Node, str] = weakref.WeakKeyDictionary()
+
+
+ANOMALY = _AnomalyState()
+
+# Node -> {output_nr: {handle id: hook}}
+NODE_HOOKS: weakref.WeakKeyDictionary[Node, dict[int, dict[int, Callable[..., Any]]]] = weakref.WeakKeyDictionary()
+# Node -> {output_nr: weak reference to the non-leaf Tensor whose .grad backward fills (retain_grad)}
+RETAINED: weakref.WeakKeyDictionary[Node, dict[int, Any]] = weakref.WeakKeyDictionary()
+LEAF_HOOKS_ALIVE = [0]  # how many hooks are registered on leaves (the engine skips the look-up at 0)
+
+
+def _wrap_for_hook(g: Any, backend: Any) -> Any:
+    from ._tensor import Tensor
+
+    return g if isinstance(g, Tensor) else Tensor._make(g, backend)
+
+
+def _run_hooks(hooks: dict[int, Callable[..., Any]], g: Any, backend: Any, create_graph: bool, what: str) -> Any:
+    """Call each hook with the gradient as a Tensor; a hook that returns something replaces the gradient."""
+    from ._tensor import Tensor
+
+    for hook in list(hooks.values()):
+        result = hook(_wrap_for_hook(g, backend))
+        if result is None:
+            continue
+        if not isinstance(result, Tensor):
+            result = Tensor(result)
+        if result._backend is not backend:
+            raise TypeError(f"register_hook: a hook of {what} returned a gradient from {result._backend.name}, "
+                            f"the tensor is from {backend.name}")
+        if tuple(result._data.shape) != tuple(g.shape):
+            raise ValueError(f"register_hook: a hook of {what} returned a gradient of shape "
+                             f"{tuple(result._data.shape)}, but the gradient has shape {tuple(g.shape)}")
+        g = result if create_graph else result._data
+    return g
+
+
+def _node_extras(target: Node, g: Any, create_graph: bool, leaf_grads: list[tuple[Any, Any]]) -> Any:
+    """Run the hooks of the outputs of ``target`` and note the gradients that non-leaves retain."""
+    hooks = NODE_HOOKS.get(target)
+    retained = RETAINED.get(target)
+    multi = target.multi
+    for nr in range(target.n_outputs):
+        gi = g[nr] if multi else g
+        if gi is None:
+            continue
+        if hooks is not None and hooks.get(nr):
+            gi = _run_hooks(hooks[nr], gi, target.backend, create_graph, target.type_name())
+            if multi:
+                g[nr] = gi
+            else:
+                g = gi
+        if retained is not None and nr in retained:
+            tensor = retained[nr]()
+            if tensor is not None:
+                leaf_grads.append((tensor, gi))
+    return g
+
+
 def _add_grad(buffers: dict[Any, Any], target: Any, nr: int, n_outputs: int, g: Any) -> None:
     if n_outputs == 0:
         previous = buffers.get(target)
@@ -211,6 +297,33 @@ def _add_grad(buffers: dict[Any, Any], target: Any, nr: int, n_outputs: int, g: 
 def _n_outputs(target: Any) -> int:
     """The number of cotangent slots of a multi-output node; 0 for a single array result (or a leaf)."""
     return target.n_outputs if type(target) is Node and target.multi else 0
+
+
+def _leading_to(starts: list[Any], wanted: dict[Any, int]) -> set[Any]:
+    """The nodes from which some wanted node or leaf can be reached: ``autograd_grad`` runs only these (as
+    torch does), so it neither wastes work on other branches nor trips over their missing rules or freed
+    values. An iterative post-order walk: a node is done after all of its inputs."""
+    needed: set[Any] = set()
+    visited: set[Any] = set()
+    for start in starts:
+        if type(start) is not Node:
+            continue
+        stack: list[tuple[Node, bool]] = [(start, False)]
+        while stack:
+            node, inputs_done = stack.pop()
+            if inputs_done:
+                if node in wanted or any(
+                        edge is not None and (edge[0] in needed or edge[0] in wanted) for edge in node.next):
+                    needed.add(node)
+                continue
+            if node in visited:
+                continue
+            visited.add(node)
+            stack.append((node, True))
+            for edge in node.next:
+                if edge is not None and type(edge[0]) is Node and edge[0] not in visited:
+                    stack.append((edge[0], False))
+    return needed
 
 
 def run_backward(
@@ -251,28 +364,45 @@ def run_backward(
 
     captured: dict[Any, Any] = {}
     wanted: dict[Any, int] | None = None
+    needed: set[Any] | None = None
     if capture is not None:
         wanted = {}
         for t in capture:
             key = t._node if t._node is not None else t
             wanted[key] = t._output_nr
+        needed = _leading_to(starts, wanted)
 
     # 2. Run each node once all of its consumers have sent their cotangents.
     leaf_grads: list[tuple[Any, Any]] = []
     ready = [t for t in starts if deps[t] == 0]
+    # Looked up once: without hooks, retained non-leaves and anomaly mode the loop below pays nothing.
+    extras = bool(NODE_HOOKS) or bool(RETAINED)
+    leaf_hooks = LEAF_HOOKS_ALIVE[0] > 0
+    anomaly = ANOMALY.on
     while ready:
         target = ready.pop()
         g = buffers.pop(target, None)
-        if wanted is not None and target in wanted:
-            captured[target] = g
         if type(target) is not Node:
             if g is not None:
+                if leaf_hooks and getattr(target, "_hooks", None):
+                    g = _run_hooks(target._hooks, g, target._backend, create_graph, "a leaf")
+                if wanted is not None and target in wanted:
+                    captured[target] = g
                 leaf_grads.append((target, g))
             continue
-        if g is None or (type(g) is list and all(gi is None for gi in g)):
+        if extras and g is not None:
+            g = _node_extras(target, g, create_graph, leaf_grads if capture is None else [])
+        if wanted is not None and target in wanted:
+            captured[target] = g
+        if g is None or (type(g) is list and all(gi is None for gi in g)) or (
+                needed is not None and target not in needed):
             grads: list[Any] = [None] * len(target.next)
         else:
             grads = target.input_grads(g, create_graph)
+            if anomaly:
+                from ._anomaly import check_backward
+
+                check_backward(target, g, grads)
         for edge, gi in zip(target.next, grads):
             if edge is None:
                 continue
@@ -294,6 +424,13 @@ def run_backward(
                 g = g[t._output_nr]
             results.append(g)
         return results
+    # A rule may hand the same array to several inputs (add's cotangent is g itself), and a root's cotangent
+    # may be the caller's own array: give each .grad its own copy of such an array, so that writing into one
+    # gradient (np.asarray(x.grad)[...] = 0) never changes another, or the caller's cotangent.
+    given = {id(g) for g in root_grads}
     for leaf, g in leaf_grads:
+        if id(g) in given and not hasattr(g, "_node"):
+            g = leaf._backend.xp.asarray(g, copy=True)
+        given.add(id(g))
         leaf._accumulate_grad(g, create_graph)
     return None

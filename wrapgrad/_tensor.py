@@ -2,14 +2,46 @@
 
 from __future__ import annotations
 
+import itertools
 import types
+import weakref
+from collections.abc import Callable
 from typing import Any
 
+from . import _graph
 from ._backend import Backend, backend_of_array
 from ._graph import Node, run_backward
 from ._grad_mode import _GRAD_ENABLED
 
-__all__ = ["Tensor"]
+__all__ = ["RemovableHandle", "Tensor"]
+
+_HANDLE_IDS = itertools.count()
+
+
+class RemovableHandle:
+    """What :meth:`Tensor.register_hook` returns: ``remove()`` unregisters the hook (idempotent)."""
+
+    __slots__ = ("_hooks", "_id", "_leaf")
+
+    def __init__(self, hooks: dict[int, Any], hook: Callable[..., Any], *, leaf: bool) -> None:
+        self._id = next(_HANDLE_IDS)
+        self._hooks: dict[int, Any] | None = hooks
+        self._leaf = leaf
+        hooks[self._id] = hook
+        if leaf:
+            _graph.LEAF_HOOKS_ALIVE[0] += 1
+
+    def remove(self) -> None:
+        """Unregister the hook; calling it again does nothing."""
+        if self._hooks is not None and self._hooks.pop(self._id, None) is not None and self._leaf:
+            _graph.LEAF_HOOKS_ALIVE[0] -= 1
+        self._hooks = None
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
 
 
 class Tensor:
@@ -45,8 +77,9 @@ class Tensor:
             [4.5, 4.5]])
     """
 
+    # _hooks (hooks of a leaf) is set only by register_hook: the funnel's _make never pays for it.
     __slots__ = ("_data", "_backend", "_node", "_output_nr", "_requires_grad", "_grad", "_retains_grad",
-                 "__weakref__")
+                 "_hooks", "__weakref__")
 
     # Tensors are compared elementwise (__eq__), so they hash by identity, as torch's do.
     __hash__ = object.__hash__
@@ -143,10 +176,54 @@ class Tensor:
         self._grad = value
 
     def retain_grad(self) -> None:
-        """Keep the gradient of this non-leaf in ``.grad`` during backward (a no-op on leaves)."""
+        """Keep the gradient of this non-leaf in ``.grad`` during backward (a no-op on leaves).
+
+        Like a leaf's, the retained gradient accumulates over backward calls; ``autograd_grad`` leaves it
+        untouched. After an in-place operation the tensor retains the gradient of its new value.
+        """
         if self._node is None:
             return
         self._retains_grad = True
+        _graph.RETAINED.setdefault(self._node, {})[self._output_nr] = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf whose ``.grad`` backward fills (see :meth:`retain_grad`)."""
+        return self._retains_grad
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` whenever the gradient with respect to this tensor is computed.
+
+        The hook gets the gradient as a Tensor and may return a Tensor of the same shape to replace it
+        (``torch.Tensor.register_hook``). It runs for leaves (before the gradient is accumulated into
+        ``.grad``) and non-leaves, in backward and in ``autograd_grad``; with ``create_graph=True`` the
+        gradient it gets is on the tape. A hook on a non-leaf belongs to the value it was registered on:
+        after an in-place operation it still sees the gradient of the old value.
+
+        Returns
+        -------
+        RemovableHandle
+            ``handle.remove()`` unregisters the hook.
+
+        Examples
+        --------
+        >>> x = xp.asarray([1.0, 2.0], requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 2)   # doubles x's gradient
+        >>> xp.sum(x * x).backward()                # x.grad == [4., 8.]
+        >>> h.remove()
+        """
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+        if not callable(hook):
+            raise TypeError(f"register_hook: the hook must be callable, got {type(hook).__name__}")
+        if self._node is None:
+            hooks: dict[int, Any] | None = getattr(self, "_hooks", None)
+            if hooks is None:
+                hooks = {}
+                self._hooks = hooks
+            return RemovableHandle(hooks, hook, leaf=True)
+        per_output = _graph.NODE_HOOKS.setdefault(self._node, {})
+        return RemovableHandle(per_output.setdefault(self._output_nr, {}), hook, leaf=False)
 
     def detach(self) -> Tensor:
         """A tensor with the same data that is off the tape and does not require grad."""
@@ -460,9 +537,13 @@ class Tensor:
             )
         self._data = result._data
         if result._node is not None:
+            if self._retains_grad and self._node is not None:
+                _graph.RETAINED.get(self._node, {}).pop(self._output_nr, None)
             self._node = result._node
             self._output_nr = result._output_nr
             self._requires_grad = True
+            if self._retains_grad:  # the tensor now retains the gradient of its new value (torch)
+                _graph.RETAINED.setdefault(self._node, {})[self._output_nr] = weakref.ref(self)
 
     def __iadd__(self, other: Any, /) -> Tensor:
         self._assign(apply("add", self, other), "__iadd__")
