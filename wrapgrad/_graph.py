@@ -146,7 +146,12 @@ class Node:
             if edge is None or vjp is None:
                 grads.append(None)
                 continue
-            grads.append(fit_grad(xp, vjp(xp, g, ans, *args, **params), *meta))
+            gi = vjp(xp, g, ans, *args, **params)
+            shape, dtype = meta
+            # Most cotangents already fit: test identity before equality, and call fit_grad only if needed.
+            if gi.shape != shape or (gi.dtype is not dtype and gi.dtype != dtype):
+                gi = fit_grad(xp, gi, shape, dtype)
+            grads.append(gi)
         return grads
 
     def _recorded_inputs(self, g: Any) -> tuple[Any, Any, Any, Any]:
@@ -406,14 +411,22 @@ def run_backward(
         for edge, gi in zip(target.next, grads):
             if edge is None:
                 continue
-            child, nr = edge
+            child = edge[0]
             if gi is not None:
-                _add_grad(buffers, child, nr, _n_outputs(child), gi)
-            deps[child] -= 1
-            if deps[child] == 0:
+                if type(child) is Node and child.multi:
+                    _add_grad(buffers, child, edge[1], child.n_outputs, gi)
+                else:
+                    previous = buffers.get(child)
+                    buffers[child] = gi if previous is None else previous + gi
+            remaining = deps[child] - 1
+            deps[child] = remaining
+            if remaining == 0:
                 ready.append(child)
         if not retain_graph:
             target.release()
+        # Drop this node's cotangents now, not when the next iteration rebinds the names: on large arrays
+        # that is one array less at the peak of backward.
+        g = grads = gi = None
 
     if capture is not None:
         results = []
