@@ -160,8 +160,10 @@ def check_jax(case: Case, complex_inputs: bool = False, seed: int = 0) -> None:
             v = v + 1j * rng.standard_normal(o.shape)
         cotangents.append(v)
     tracked = [(o, v) for o, v in zip(out, cotangents) if o.requires_grad]
-    ours = wrapgrad.autograd_grad([o for o, _ in tracked], [tensors[i] for i in wrt],
-                                  [xp.asarray(v) for _, v in tracked], allow_unused=True) if tracked else [None] * len(wrt)
+    ours: Sequence[Any] = [None] * len(wrt)
+    if tracked:
+        ours = wrapgrad.autograd_grad([o for o, _ in tracked], [tensors[i] for i in wrt],
+                                      [xp.asarray(v) for _, v in tracked], allow_unused=True)
 
     def f(*args: Any) -> tuple[Any, ...]:
         full = [jnp.asarray(v) for v in values]

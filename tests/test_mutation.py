@@ -67,7 +67,8 @@ def test_setitem_with_a_tracked_value_makes_the_target_tracked(xp) -> None:
 
 def test_in_place_dtype_change_is_a_clear_error(xp) -> None:
     a = xp.asarray([1.0, 2.0], dtype=xp.float32)
-    with pytest.raises(TypeError, match=r"__imul__: the in-place result has dtype \S*float64, which differs from the tensor.s dtype \S*float32"):
+    message = r"__imul__: the in-place result has dtype \S*float64, which differs from the tensor.s dtype \S*float32"
+    with pytest.raises(TypeError, match=message):
         a *= xp.asarray([2.0], dtype=xp.float64)
 
 

@@ -8,8 +8,8 @@ import array_api_compat
 
 from ._backend import Backend, backend_of_array
 from ._derivatives import RULES
-from ._graph import ANOMALY, Edge, Node
 from ._grad_mode import _GRAD_ENABLED
+from ._graph import ANOMALY, Edge, Node
 from ._tensor import Tensor
 
 __all__ = ["apply", "apply_untracked"]

@@ -101,7 +101,7 @@ class Backend:
         array_keywords = _ARRAY_KEYWORDS.get(name)
         if array_keywords is not None:
             return _with_array_keywords(obj, array_keywords)
-        return obj  # type: ignore[no-any-return]
+        return obj
 
     def _normalize_numpy(self, out: Any) -> Any:
         if type(out) is self._ndarray:
@@ -139,7 +139,7 @@ class Backend:
         if self.is_jax:
             import jax
 
-            return jax.vmap(fn)  # type: ignore[no-any-return]
+            return jax.vmap(fn)
         return None
 
     def scatter_add(self, values: Any, positions: Any, size: int) -> Any:

@@ -124,13 +124,13 @@ def _unwrap_nested(obj: Any) -> Any:
 
 def empty_like(x: Tensor, /, *, dtype: Any = None, device: Any = None) -> Tensor:
     """``empty_like`` of the array API standard (off the tape: its values do not depend on ``x``)."""
-    return apply_untracked("empty_like", x, dtype=dtype, device=device)  # type: ignore[no-any-return]
+    return apply_untracked("empty_like", x, dtype=dtype, device=device)
 
 
 def full_like(x: Tensor, /, fill_value: bool | int | float | complex, *, dtype: Any = None,
               device: Any = None) -> Tensor:
     """``full_like`` of the array API standard (off the tape: its values do not depend on ``x``)."""
-    return apply_untracked("full_like", x, fill_value, dtype=dtype, device=device)  # type: ignore[no-any-return]
+    return apply_untracked("full_like", x, fill_value, dtype=dtype, device=device)
 
 
 def meshgrid(*arrays: Tensor, indexing: str = "xy") -> tuple[Tensor, ...]:
@@ -140,19 +140,19 @@ def meshgrid(*arrays: Tensor, indexing: str = "xy") -> tuple[Tensor, ...]:
 
 def ones_like(x: Tensor, /, *, dtype: Any = None, device: Any = None) -> Tensor:
     """``ones_like`` of the array API standard (off the tape: its values do not depend on ``x``)."""
-    return apply_untracked("ones_like", x, dtype=dtype, device=device)  # type: ignore[no-any-return]
+    return apply_untracked("ones_like", x, dtype=dtype, device=device)
 
 
 def tril(x: Tensor, /, *, k: int = 0) -> Tensor:
     """``tril`` of the array API standard."""
-    return apply("tril", x, k=k)  # type: ignore[no-any-return]
+    return apply("tril", x, k=k)
 
 
 def triu(x: Tensor, /, *, k: int = 0) -> Tensor:
     """``triu`` of the array API standard."""
-    return apply("triu", x, k=k)  # type: ignore[no-any-return]
+    return apply("triu", x, k=k)
 
 
 def zeros_like(x: Tensor, /, *, dtype: Any = None, device: Any = None) -> Tensor:
     """``zeros_like`` of the array API standard (off the tape: its values do not depend on ``x``)."""
-    return apply_untracked("zeros_like", x, dtype=dtype, device=device)  # type: ignore[no-any-return]
+    return apply_untracked("zeros_like", x, dtype=dtype, device=device)

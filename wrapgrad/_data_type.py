@@ -24,7 +24,7 @@ def astype(x: Tensor, dtype: Any, /, *, copy: bool = True, device: Any = None) -
     if device is not None and device != x.device:
         # A recorded to_device, whose rule sends the cotangent back to x's device.
         result = apply("to_device", result, device=device)
-    return result  # type: ignore[no-any-return]
+    return result
 
 
 def _dtype_or_data(a: Any) -> Any:

@@ -350,7 +350,7 @@ def _meshgrid_vjp(xp: Any, g: list[Any], ans: Any, *arrays: Any, indexing: str =
     # Output i repeats input i along every axis but its own: sum the other axes away. With "xy" (and at
     # least two inputs) the first two axes of the outputs are swapped, so inputs 0 and 1 run along 1 and 0.
     n = len(arrays)
-    grads = []
+    grads: list[Any] = []
     for i, gi in enumerate(g):
         if gi is None:
             grads.append(None)

@@ -90,9 +90,9 @@ class set_grad_enabled(_GradMode):
         if self._token is None:  # a reused instance: the value set by __init__ was already restored
             self._token = _GRAD_ENABLED.set(self.mode)
 
-    def __call__(self, func: F) -> F:  # type: ignore[override]
+    def __call__(self, func: F) -> F:
         # Used as a decorator: undo the switch __init__ made, the decorated calls make their own.
         if self._token is not None:
             _GRAD_ENABLED.reset(self._token)
             self._token = None
-        return super().__call__(func)  # type: ignore[return-value]
+        return super().__call__(func)

@@ -43,8 +43,8 @@ def _checked_leaves(inputs: Sequence[Any]) -> tuple[list[Any], Any, list[int]]:
 
 
 def _random_like(rng: np.random.Generator, t: Tensor, xp: Any) -> Any:
-    shape = t.shape
-    values = rng.standard_normal(shape)
+    shape = t._data.shape  # known here: gradcheck runs eagerly
+    values: np.ndarray = rng.standard_normal(shape)
     if xp.isdtype(t.dtype, "complex floating"):
         values = values + 1j * rng.standard_normal(shape)
     return xp.asarray(values, dtype=t.dtype, device=t.device)

@@ -124,9 +124,10 @@ class Node:
                 f"{self.type_name()} were freed by the first backward); pass retain_graph=True to the "
                 f"first backward call if you need to backward twice"
             )
+        args: tuple[Any, ...] | None
         if create_graph:
             if rule.custom is not None:  # a user-defined Function: it handles Tensors itself
-                return rule.custom.grads(self, g, True)  # type: ignore[no-any-return]
+                return rule.custom.grads(self, g, True)
             xp, g, ans, args = self._recorded_inputs(g)
         else:
             xp, ans, args = self.backend.xp, self.ans, self.saved_args
@@ -135,18 +136,24 @@ class Node:
         params = self.params
         if rule.joint:
             if rule.custom is not None:  # checked here, off the path of ordinary (non-joint) rules
-                return rule.custom.grads(self, g, False)  # type: ignore[no-any-return]
-            raw_grads = rule.vjps[0](xp, g, ans, *args, **params)
-            return [
-                None if edge is None or gi is None else fit_grad(xp, gi, *meta)
-                for gi, edge, meta in zip(raw_grads, self.next, self.input_meta)
-            ]
+                return rule.custom.grads(self, g, False)
+            joint_vjp = rule.vjps[0]
+            assert joint_vjp is not None
+            raw_grads = joint_vjp(xp, g, ans, *args, **params)
+            fitted: list[Any] = []
+            for gi, edge, meta in zip(raw_grads, self.next, self.input_meta):
+                if edge is None or gi is None or meta is None:
+                    fitted.append(None)
+                else:
+                    fitted.append(fit_grad(xp, gi, *meta))
+            return fitted
         grads: list[Any] = []
         for vjp, edge, meta in zip(rule.vjps, self.next, self.input_meta):
             if edge is None or vjp is None:
                 grads.append(None)
                 continue
             gi = vjp(xp, g, ans, *args, **params)
+            assert meta is not None  # an argument with an edge is an array: its shape and dtype were kept
             shape, dtype = meta
             # Most cotangents already fit: test identity before equality, and call fit_grad only if needed.
             if gi.shape != shape or (gi.dtype is not dtype and gi.dtype != dtype):
@@ -426,7 +433,8 @@ def run_backward(
             target.release()
         # Drop this node's cotangents now, not when the next iteration rebinds the names: on large arrays
         # that is one array less at the peak of backward.
-        g = grads = gi = None
+        g = gi = None
+        del grads
 
     if capture is not None:
         results = []

@@ -13,9 +13,9 @@ __all__ = ["take", "take_along_axis"]
 
 def take(x: Tensor, indices: Tensor, /, *, axis: int | None = None) -> Tensor:
     """``take`` of the array API standard."""
-    return apply("take", x, indices, axis=axis)  # type: ignore[no-any-return]
+    return apply("take", x, indices, axis=axis)
 
 
 def take_along_axis(x: Tensor, indices: Tensor, /, *, axis: int = -1) -> Tensor:
     """``take_along_axis`` of the array API standard (2024.12)."""
-    return apply("take_along_axis", x, indices, axis=axis)  # type: ignore[no-any-return]
+    return apply("take_along_axis", x, indices, axis=axis)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from ._apply import apply
 from ._tensor import Tensor
 
@@ -23,7 +22,8 @@ def broadcast_shapes(*shapes: tuple[int | None, ...]) -> tuple[int | None, ...]:
     for shape in shapes:
         shape = tuple(shape)
         if len(shape) > len(result):
-            result = [1] * (len(shape) - len(result)) + result
+            padding: list[int | None] = [1] * (len(shape) - len(result))
+            result = padding + result
         offset = len(result) - len(shape)
         for i, n in enumerate(shape):
             current = result[offset + i]
@@ -39,62 +39,62 @@ def broadcast_shapes(*shapes: tuple[int | None, ...]) -> tuple[int | None, ...]:
 
 def broadcast_to(x: Tensor, /, shape: tuple[int, ...]) -> Tensor:
     """``broadcast_to`` of the array API standard."""
-    return apply("broadcast_to", x, shape=tuple(shape))  # type: ignore[no-any-return]
+    return apply("broadcast_to", x, shape=tuple(shape))
 
 
 def concat(arrays: tuple[Tensor, ...] | list[Tensor], /, *, axis: int | None = 0) -> Tensor:
     """``concat`` of the array API standard."""
-    return apply("concat", *arrays, axis=axis)  # type: ignore[no-any-return]
+    return apply("concat", *arrays, axis=axis)
 
 
 def expand_dims(x: Tensor, /, axis: int | tuple[int, ...]) -> Tensor:
     """``expand_dims`` of the array API standard (a tuple of axes since 2025.12)."""
-    return apply("expand_dims", x, axis=axis)  # type: ignore[no-any-return]
+    return apply("expand_dims", x, axis=axis)
 
 
 def flip(x: Tensor, /, *, axis: int | tuple[int, ...] | None = None) -> Tensor:
     """``flip`` of the array API standard."""
-    return apply("flip", x, axis=axis)  # type: ignore[no-any-return]
+    return apply("flip", x, axis=axis)
 
 
 def moveaxis(x: Tensor, source: int | tuple[int, ...], destination: int | tuple[int, ...], /) -> Tensor:
     """``moveaxis`` of the array API standard."""
-    return apply("moveaxis", x, source=source, destination=destination)  # type: ignore[no-any-return]
+    return apply("moveaxis", x, source=source, destination=destination)
 
 
 def permute_dims(x: Tensor, /, axes: tuple[int, ...]) -> Tensor:
     """``permute_dims`` of the array API standard (negative axes since 2025.12)."""
-    return apply("permute_dims", x, axes=tuple(axes))  # type: ignore[no-any-return]
+    return apply("permute_dims", x, axes=tuple(axes))
 
 
 def repeat(x: Tensor, repeats: int | Tensor, /, *, axis: int | None = None) -> Tensor:
     """``repeat`` of the array API standard."""
-    return apply("repeat", x, repeats, axis=axis)  # type: ignore[no-any-return]
+    return apply("repeat", x, repeats, axis=axis)
 
 
 def reshape(x: Tensor, /, shape: tuple[int, ...], *, copy: bool | None = None) -> Tensor:
     """``reshape`` of the array API standard."""
-    return apply("reshape", x, shape=tuple(shape), copy=copy)  # type: ignore[no-any-return]
+    return apply("reshape", x, shape=tuple(shape), copy=copy)
 
 
 def roll(x: Tensor, /, shift: int | tuple[int, ...], *, axis: int | tuple[int, ...] | None = None) -> Tensor:
     """``roll`` of the array API standard."""
-    return apply("roll", x, shift=shift, axis=axis)  # type: ignore[no-any-return]
+    return apply("roll", x, shift=shift, axis=axis)
 
 
 def squeeze(x: Tensor, /, axis: int | tuple[int, ...]) -> Tensor:
     """``squeeze`` of the array API standard."""
-    return apply("squeeze", x, axis=axis)  # type: ignore[no-any-return]
+    return apply("squeeze", x, axis=axis)
 
 
 def stack(arrays: tuple[Tensor, ...] | list[Tensor], /, *, axis: int = 0) -> Tensor:
     """``stack`` of the array API standard."""
-    return apply("stack", *arrays, axis=axis)  # type: ignore[no-any-return]
+    return apply("stack", *arrays, axis=axis)
 
 
 def tile(x: Tensor, repetitions: tuple[int, ...], /) -> Tensor:
     """``tile`` of the array API standard."""
-    return apply("tile", x, repetitions=tuple(repetitions))  # type: ignore[no-any-return]
+    return apply("tile", x, repetitions=tuple(repetitions))
 
 
 def unstack(x: Tensor, /, *, axis: int = 0) -> tuple[Tensor, ...]:

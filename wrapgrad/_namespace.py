@@ -86,7 +86,7 @@ def namespace_of_backend(backend: Backend, api_version: str | None = None) -> ty
         module = backend.namespace = _build(backend)
     if api_version is None or api_version == LATEST:
         return module
-    return getattr(module, _versions.view_suffix(api_version))  # type: ignore[no-any-return]
+    return getattr(module, _versions.view_suffix(api_version))
 
 
 def _build(backend: Backend) -> types.ModuleType:

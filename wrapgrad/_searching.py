@@ -15,17 +15,17 @@ __all__ = ["argmax", "argmin", "count_nonzero", "nonzero", "searchsorted", "wher
 
 def argmax(x: Tensor, /, *, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """``argmax`` of the array API standard."""
-    return apply("argmax", x, axis=axis, keepdims=keepdims)  # type: ignore[no-any-return]
+    return apply("argmax", x, axis=axis, keepdims=keepdims)
 
 
 def argmin(x: Tensor, /, *, axis: int | None = None, keepdims: bool = False) -> Tensor:
     """``argmin`` of the array API standard."""
-    return apply("argmin", x, axis=axis, keepdims=keepdims)  # type: ignore[no-any-return]
+    return apply("argmin", x, axis=axis, keepdims=keepdims)
 
 
 def count_nonzero(x: Tensor, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
     """``count_nonzero`` of the array API standard (2024.12)."""
-    return apply("count_nonzero", x, axis=axis, keepdims=keepdims)  # type: ignore[no-any-return]
+    return apply("count_nonzero", x, axis=axis, keepdims=keepdims)
 
 
 def nonzero(x: Tensor, /) -> tuple[Tensor, ...]:
@@ -33,17 +33,18 @@ def nonzero(x: Tensor, /) -> tuple[Tensor, ...]:
     return tuple(apply("nonzero", x))
 
 
-def searchsorted(x1: Tensor, x2: Tensor | int | float, /, *, side: str = "left", sorter: Tensor | None = None) -> Tensor:
+def searchsorted(x1: Tensor, x2: Tensor | int | float, /, *, side: str = "left",
+                 sorter: Tensor | None = None) -> Tensor:
     """``searchsorted`` of the array API standard."""
     if sorter is None:
-        return apply("searchsorted", x1, x2, side=side)  # type: ignore[no-any-return]
-    return apply("searchsorted", x1, x2, side=side, sorter=_data(sorter))  # type: ignore[no-any-return]
+        return apply("searchsorted", x1, x2, side=side)
+    return apply("searchsorted", x1, x2, side=side, sorter=_data(sorter))
 
 
 def where(condition: Tensor, x1: Tensor | int | float | complex | bool, x2: Tensor | int | float | complex | bool,
           /) -> Tensor:
     """``where`` of the array API standard; ``condition`` gets no gradient."""
-    return apply("where", condition, x1, x2)  # type: ignore[no-any-return]
+    return apply("where", condition, x1, x2)
 
 
 def _data(a: Any) -> Any:

@@ -12,7 +12,7 @@ __all__ = ["isin", "unique_all", "unique_counts", "unique_inverse", "unique_valu
 
 def isin(x1: Tensor | int, x2: Tensor | int, /, *, invert: bool = False) -> Tensor:
     """``isin`` of the array API standard (2025.12)."""
-    return apply("isin", x1, x2, invert=invert)  # type: ignore[no-any-return]
+    return apply("isin", x1, x2, invert=invert)
 
 
 def unique_all(x: Tensor, /) -> Any:
@@ -33,4 +33,4 @@ def unique_inverse(x: Tensor, /) -> Any:
 
 def unique_values(x: Tensor, /) -> Tensor:
     """``unique_values`` of the array API standard."""
-    return apply("unique_values", x)  # type: ignore[no-any-return]
+    return apply("unique_values", x)

@@ -10,8 +10,8 @@ from typing import Any
 
 from . import _graph
 from ._backend import Backend, backend_of_array
-from ._graph import Node, run_backward
 from ._grad_mode import _GRAD_ENABLED
+from ._graph import Node, run_backward
 
 __all__ = ["RemovableHandle", "Tensor"]
 
@@ -81,6 +81,12 @@ class Tensor:
     __slots__ = ("_data", "_backend", "_node", "_output_nr", "_requires_grad", "_grad", "_retains_grad",
                  "_hooks", "__weakref__")
 
+    _data: Any
+    _backend: Backend
+    _node: Node | None
+    _output_nr: int
+    _requires_grad: bool
+
     # Tensors are compared elementwise (__eq__), so they hash by identity, as torch's do.
     __hash__ = object.__hash__
     # Make numpy defer to our reflected operators in `ndarray + Tensor`.
@@ -89,7 +95,7 @@ class Tensor:
 
     def __init__(self, data: Any, *, requires_grad: bool = False) -> None:
         if isinstance(data, Tensor):
-            data = data._data
+            data = data.detach()._data
         backend = backend_of_array(data)
         if backend.normalize is not None:
             data = backend.normalize(data)
@@ -338,7 +344,7 @@ class Tensor:
         return self._data.__dlpack__(**kwargs)
 
     def __dlpack_device__(self) -> tuple[Any, int]:
-        return self._data.__dlpack_device__()  # type: ignore[no-any-return]
+        return self._data.__dlpack_device__()
 
     # Python scalars are visibly off the tape, so these work on tensors that require grad, as in torch.
     def __bool__(self) -> bool:
@@ -354,7 +360,7 @@ class Tensor:
         return complex(self._data)
 
     def __index__(self) -> int:
-        return self._data.__index__()  # type: ignore[no-any-return]
+        return self._data.__index__()
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -606,7 +612,7 @@ class Tensor:
 
 
 def _unwrap_key(key: Any, backend: Backend) -> Any:
-    """An index key with Tensors replaced by their backend arrays (integer and boolean arrays are not differentiable)."""
+    """An index key with Tensors replaced by their backend arrays (index arrays are not differentiable)."""
     if isinstance(key, Tensor):
         _check_same_backend("__getitem__", key, backend)
         return key._data

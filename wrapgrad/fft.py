@@ -22,66 +22,66 @@ __all__ = [
 
 def fft(x: Tensor, /, *, n: int | None = None, axis: int = -1, norm: str = "backward") -> Tensor:
     """``fft.fft`` of the array API standard."""
-    return apply("fft.fft", x, n=n, axis=axis, norm=norm)  # type: ignore[no-any-return]
+    return apply("fft.fft", x, n=n, axis=axis, norm=norm)
 
 
 def ifft(x: Tensor, /, *, n: int | None = None, axis: int = -1, norm: str = "backward") -> Tensor:
     """``fft.ifft`` of the array API standard."""
-    return apply("fft.ifft", x, n=n, axis=axis, norm=norm)  # type: ignore[no-any-return]
+    return apply("fft.ifft", x, n=n, axis=axis, norm=norm)
 
 
 def fftn(x: Tensor, /, *, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
          norm: str = "backward") -> Tensor:
     """``fft.fftn`` of the array API standard."""
-    return apply("fft.fftn", x, s=s, axes=axes, norm=norm)  # type: ignore[no-any-return]
+    return apply("fft.fftn", x, s=s, axes=axes, norm=norm)
 
 
 def ifftn(x: Tensor, /, *, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
           norm: str = "backward") -> Tensor:
     """``fft.ifftn`` of the array API standard."""
-    return apply("fft.ifftn", x, s=s, axes=axes, norm=norm)  # type: ignore[no-any-return]
+    return apply("fft.ifftn", x, s=s, axes=axes, norm=norm)
 
 
 def rfft(x: Tensor, /, *, n: int | None = None, axis: int = -1, norm: str = "backward") -> Tensor:
     """``fft.rfft`` of the array API standard."""
-    return apply("fft.rfft", x, n=n, axis=axis, norm=norm)  # type: ignore[no-any-return]
+    return apply("fft.rfft", x, n=n, axis=axis, norm=norm)
 
 
 def irfft(x: Tensor, /, *, n: int | None = None, axis: int = -1, norm: str = "backward") -> Tensor:
     """``fft.irfft`` of the array API standard."""
-    return apply("fft.irfft", x, n=n, axis=axis, norm=norm)  # type: ignore[no-any-return]
+    return apply("fft.irfft", x, n=n, axis=axis, norm=norm)
 
 
 def rfftn(x: Tensor, /, *, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
           norm: str = "backward") -> Tensor:
     """``fft.rfftn`` of the array API standard."""
-    return apply("fft.rfftn", x, s=s, axes=axes, norm=norm)  # type: ignore[no-any-return]
+    return apply("fft.rfftn", x, s=s, axes=axes, norm=norm)
 
 
 def irfftn(x: Tensor, /, *, s: Sequence[int] | None = None, axes: Sequence[int] | None = None,
            norm: str = "backward") -> Tensor:
     """``fft.irfftn`` of the array API standard."""
-    return apply("fft.irfftn", x, s=s, axes=axes, norm=norm)  # type: ignore[no-any-return]
+    return apply("fft.irfftn", x, s=s, axes=axes, norm=norm)
 
 
 def hfft(x: Tensor, /, *, n: int | None = None, axis: int = -1, norm: str = "backward") -> Tensor:
     """``fft.hfft`` of the array API standard."""
-    return apply("fft.hfft", x, n=n, axis=axis, norm=norm)  # type: ignore[no-any-return]
+    return apply("fft.hfft", x, n=n, axis=axis, norm=norm)
 
 
 def ihfft(x: Tensor, /, *, n: int | None = None, axis: int = -1, norm: str = "backward") -> Tensor:
     """``fft.ihfft`` of the array API standard."""
-    return apply("fft.ihfft", x, n=n, axis=axis, norm=norm)  # type: ignore[no-any-return]
+    return apply("fft.ihfft", x, n=n, axis=axis, norm=norm)
 
 
 def fftshift(x: Tensor, /, *, axes: int | Sequence[int] | None = None) -> Tensor:
     """``fft.fftshift`` of the array API standard."""
-    return apply("fft.fftshift", x, axes=axes)  # type: ignore[no-any-return]
+    return apply("fft.fftshift", x, axes=axes)
 
 
 def ifftshift(x: Tensor, /, *, axes: int | Sequence[int] | None = None) -> Tensor:
     """``fft.ifftshift`` of the array API standard."""
-    return apply("fft.ifftshift", x, axes=axes)  # type: ignore[no-any-return]
+    return apply("fft.ifftshift", x, axes=axes)
 
 
 class FrequencyFunctions:

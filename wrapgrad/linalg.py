@@ -21,22 +21,22 @@ __all__ = [
 
 def cholesky(x: Tensor, /, *, upper: bool = False) -> Tensor:
     """``linalg.cholesky`` of the array API standard."""
-    return apply("linalg.cholesky", x, upper=upper)  # type: ignore[no-any-return]
+    return apply("linalg.cholesky", x, upper=upper)
 
 
 def cross(x1: Tensor, x2: Tensor, /, *, axis: int = -1) -> Tensor:
     """``linalg.cross`` of the array API standard."""
-    return apply("linalg.cross", x1, x2, axis=axis)  # type: ignore[no-any-return]
+    return apply("linalg.cross", x1, x2, axis=axis)
 
 
 def det(x: Tensor, /) -> Tensor:
     """``linalg.det`` of the array API standard."""
-    return apply("linalg.det", x)  # type: ignore[no-any-return]
+    return apply("linalg.det", x)
 
 
 def diagonal(x: Tensor, /, *, offset: int = 0) -> Tensor:
     """``linalg.diagonal`` of the array API standard."""
-    return apply("linalg.diagonal", x, offset=offset)  # type: ignore[no-any-return]
+    return apply("linalg.diagonal", x, offset=offset)
 
 
 def eig(x: Tensor, /) -> Any:
@@ -51,42 +51,42 @@ def eigh(x: Tensor, /) -> Any:
 
 def eigvals(x: Tensor, /) -> Tensor:
     """``linalg.eigvals`` of the array API standard (2025.12)."""
-    return apply("linalg.eigvals", x)  # type: ignore[no-any-return]
+    return apply("linalg.eigvals", x)
 
 
 def eigvalsh(x: Tensor, /) -> Tensor:
     """``linalg.eigvalsh`` of the array API standard."""
-    return apply("linalg.eigvalsh", x)  # type: ignore[no-any-return]
+    return apply("linalg.eigvalsh", x)
 
 
 def inv(x: Tensor, /) -> Tensor:
     """``linalg.inv`` of the array API standard."""
-    return apply("linalg.inv", x)  # type: ignore[no-any-return]
+    return apply("linalg.inv", x)
 
 
 def matrix_norm(x: Tensor, /, *, keepdims: bool = False, ord: int | float | str | None = "fro") -> Tensor:
     """``linalg.matrix_norm`` of the array API standard."""
-    return apply("linalg.matrix_norm", x, keepdims=keepdims, ord=ord)  # type: ignore[no-any-return]
+    return apply("linalg.matrix_norm", x, keepdims=keepdims, ord=ord)
 
 
 def matrix_power(x: Tensor, n: int, /) -> Tensor:
     """``linalg.matrix_power`` of the array API standard."""
-    return apply("linalg.matrix_power", x, n=n)  # type: ignore[no-any-return]
+    return apply("linalg.matrix_power", x, n=n)
 
 
 def matrix_rank(x: Tensor, /, *, rtol: float | Tensor | None = None) -> Tensor:
     """``linalg.matrix_rank`` of the array API standard (integer result: never recorded)."""
-    return apply("linalg.matrix_rank", x, rtol=rtol._data if isinstance(rtol, Tensor) else rtol)  # type: ignore[no-any-return]
+    return apply("linalg.matrix_rank", x, rtol=rtol._data if isinstance(rtol, Tensor) else rtol)
 
 
 def outer(x1: Tensor, x2: Tensor, /) -> Tensor:
     """``linalg.outer`` of the array API standard."""
-    return apply("linalg.outer", x1, x2)  # type: ignore[no-any-return]
+    return apply("linalg.outer", x1, x2)
 
 
 def pinv(x: Tensor, /, *, rtol: float | Tensor | None = None) -> Tensor:
     """``linalg.pinv`` of the array API standard."""
-    return apply("linalg.pinv", x, rtol=rtol._data if isinstance(rtol, Tensor) else rtol)  # type: ignore[no-any-return]
+    return apply("linalg.pinv", x, rtol=rtol._data if isinstance(rtol, Tensor) else rtol)
 
 
 def qr(x: Tensor, /, *, mode: str = "reduced") -> Any:
@@ -101,7 +101,7 @@ def slogdet(x: Tensor, /) -> Any:
 
 def solve(x1: Tensor, x2: Tensor, /) -> Tensor:
     """``linalg.solve`` of the array API standard."""
-    return apply("linalg.solve", x1, x2)  # type: ignore[no-any-return]
+    return apply("linalg.solve", x1, x2)
 
 
 def svd(x: Tensor, /, *, full_matrices: bool = True) -> Any:
@@ -111,15 +111,15 @@ def svd(x: Tensor, /, *, full_matrices: bool = True) -> Any:
 
 def svdvals(x: Tensor, /) -> Tensor:
     """``linalg.svdvals`` of the array API standard."""
-    return apply("linalg.svdvals", x)  # type: ignore[no-any-return]
+    return apply("linalg.svdvals", x)
 
 
 def trace(x: Tensor, /, *, offset: int = 0, dtype: Any = None) -> Tensor:
     """``linalg.trace`` of the array API standard."""
-    return apply("linalg.trace", x, offset=offset, dtype=dtype)  # type: ignore[no-any-return]
+    return apply("linalg.trace", x, offset=offset, dtype=dtype)
 
 
 def vector_norm(x: Tensor, /, *, axis: int | tuple[int, ...] | None = None, keepdims: bool = False,
                 ord: int | float = 2) -> Tensor:
     """``linalg.vector_norm`` of the array API standard; the zero vector gets the subgradient 0."""
-    return apply("linalg.vector_norm", x, axis=axis, keepdims=keepdims, ord=ord)  # type: ignore[no-any-return]
+    return apply("linalg.vector_norm", x, axis=axis, keepdims=keepdims, ord=ord)
