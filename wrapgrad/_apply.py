@@ -63,28 +63,11 @@ def apply(name: str, *args: Any, **params: Any) -> Any:
 def apply_untracked(name: str, *args: Any, **params: Any) -> Any:
     """Like :func:`apply`, but never records: for results that do not depend on the input's values
     (``zeros_like``) and for non-differentiable results of differentiable inputs."""
-    backend = None
-    datas = []
-    for a in args:
-        if isinstance(a, Tensor):
-            if backend is not None and a._backend is not backend:
-                raise TypeError(
-                    f"{name}: arguments come from different array libraries ({backend.name}, {a._backend.name})"
-                )
-            backend = a._backend
-            datas.append(a._data)
-        else:
-            datas.append(a)
-    if backend is None:
-        raise TypeError(f"{name}: expected at least one wrapgrad Tensor argument, got {_type_names(args)}")
+    token = _GRAD_ENABLED.set(False)
     try:
-        out = backend.function(name)(*datas, **params)
-    except Exception as exc:
-        _raise_if_mixed_devices(name, [*datas, *params.values()], exc)
-        raise
-    if backend.normalize is not None:
-        out = backend.normalize(out)
-    return _wrap(out, backend)
+        return apply(name, *args, **params)
+    finally:
+        _GRAD_ENABLED.reset(token)
 
 
 def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any], params: dict[str, Any],
