@@ -494,9 +494,6 @@ class WrapgradJitAdapter(JaxAdapter):
         self.wg = wrapgrad
         self.wxp = wjx
 
-    def version(self):
-        return getattr(self.wg, "__version__", "dev")
-
     def _make_grad(self, f, nd):
         """wrapgrad.grad's signature is not fixed yet: try jax-style argnums first."""
         wg = self.wg
