@@ -255,3 +255,23 @@ def test_autograd_grad_unused_input(xp) -> None:
     gx, gy = wrapgrad.autograd_grad(out, [x, y], allow_unused=True)
     assert gy is None and float(gx[0]) == 2.0
     assert x.grad is None  # autograd_grad returns, it does not accumulate
+
+
+def test_accumulating_cotangents_never_changes_an_array_seen_elsewhere(xp) -> None:
+    # The engine adds a second cotangent in place only into a buffer nobody else holds. Here add's rule hands
+    # one freshly computed array (the cotangent of (a + b) * c) to both a and b, and a then receives a
+    # second cotangent: adding it in place would change b's gradient too. Both orders of arrival are built.
+    v = np.array([1.0, 2.0, 3.0])
+    c, d = np.array([0.5, -1.0, 2.0]), np.array([3.0, 0.25, -2.0])
+    for a_last in (False, True):
+        x = xp.asarray(v, requires_grad=True)
+        a, b = x * 2.0, x * 3.0
+        a.retain_grad()
+        b.retain_grad()
+        shared = (a + b) * xp.asarray(c)
+        extra = a * xp.asarray(d)
+        loss = xp.sum(extra + shared) if a_last else xp.sum(shared + extra)
+        loss.backward()
+        np.testing.assert_allclose(np.asarray(b.grad), c)
+        np.testing.assert_allclose(np.asarray(a.grad), c + d)
+        np.testing.assert_allclose(np.asarray(x.grad), 2 * (c + d) + 3 * c)

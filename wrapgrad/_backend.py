@@ -118,6 +118,29 @@ class Backend:
 
     # -- mutation and scatter: the spec has no portable form of these ---------------------------------
 
+    def accumulate(self, total: Any, g: Any) -> Any:
+        """``total + g`` for the engine's cotangent buffers, in place into ``total`` when that is safe.
+
+        Safe means, as in torch's input buffers, that nothing but the engine sees ``total``: a numpy array
+        that owns its data and is referenced only by the buffer and this call (a view of it, or the same
+        array handed to a second input, as ``add``'s rule does, holds a reference too). It saves one array
+        at the peak of backward wherever a tensor is used twice; immutable and other backends add.
+        """
+        if (
+            _EXACT_REFCOUNTS
+            and self.is_numpy
+            and type(total) is self._ndarray
+            and total.base is None
+            # the buffer's entry, the engine's local name, this parameter and getrefcount's own argument
+            and sys.getrefcount(total) <= 4
+            and total.flags.writeable
+            and getattr(g, "shape", None) == total.shape
+            and getattr(g, "dtype", None) == total.dtype
+        ):
+            self._np.add(total, g, out=total)
+            return total
+        return total + g
+
     def set_item(self, data: Any, key: Any, value: Any) -> Any:
         """Return a copy of ``data`` with ``data[key] = value``; ``data`` itself is never mutated.
 
@@ -164,6 +187,11 @@ class Backend:
         start = xp.searchsorted(sorted_positions, slots, side="left")
         stop = xp.searchsorted(sorted_positions, slots, side="right")
         return xp.take(running, stop) - xp.take(running, start)
+
+
+# Backend.accumulate reads reference counts to know that a buffer is the engine's alone. CPython up to 3.13
+# counts every reference; 3.14 may borrow references to locals, so a count could look lower than the truth.
+_EXACT_REFCOUNTS = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
 
 
 def _get_item(x: Any, *, key: Any) -> Any:

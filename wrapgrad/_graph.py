@@ -424,7 +424,11 @@ def run_backward(
                     _add_grad(buffers, child, edge[1], child.n_outputs, gi)
                 else:
                     previous = buffers.get(child)
-                    buffers[child] = gi if previous is None else previous + gi
+                    if previous is None:
+                        buffers[child] = gi
+                    else:
+                        buffers[child] = target.backend.accumulate(previous, gi)
+                        previous = None
             remaining = deps[child] - 1
             deps[child] = remaining
             if remaining == 0:
