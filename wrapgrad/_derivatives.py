@@ -149,10 +149,7 @@ def _index_vjp(xp: Any, g: Any, x: Any, key: Any) -> Any:
     if _settable(xp, key):
         return set_item(xp, xp.zeros(x.shape, dtype=g.dtype, device=_device(g)), key, g)
     # Otherwise index an iota shaped like x to learn which flat positions were taken, and scatter-add there.
-    size = math.prod(x.shape)
-    iota = xp.reshape(xp.arange(size, device=_device(g)), x.shape)
-    positions = xp.reshape(iota[key], (-1,))
-    return xp.reshape(scatter_add(xp, xp.reshape(g, (-1,)), positions, size), x.shape)
+    return _gather_vjp(xp, g, x.shape, _iota(xp, x.shape, _device(g))[key])
 
 
 def _device(a: Any) -> Any:
@@ -489,12 +486,10 @@ def _concat_vjp(xp: Any, g: Any, ans: Any, *arrays: Any, axis: int | None = 0) -
 
 
 def _split(xp: Any, g: Any, sizes: list[int], axis: int) -> list[Any]:
-    axis = axis % g.ndim
     pieces = []
     start = 0
     for n in sizes:
-        key = (slice(None),) * axis + (slice(start, start + n), Ellipsis)  # strict wants every axis named
-        pieces.append(g[key])
+        pieces.append(g[_slice_key(g.ndim, axis, slice(start, start + n))])
         start += n
     return pieces
 
@@ -687,12 +682,16 @@ defvjp("cumulative_prod", _cumulative_prod_vjp)
 defvjp("cumulative_sum", _cumulative_sum_vjp, uses_args=False)
 
 
-def _extremum_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: Any = None, keepdims: bool = False) -> Any:
-    # Ties share the gradient evenly (torch's amax, JAX, autograd): the average of the subgradients.
-    ans = keep_reduced(xp, ans, x.ndim, axis, keepdims)
-    g = keep_reduced(xp, g, x.ndim, axis, keepdims)
-    winners = xp.astype(x == ans, g.dtype)
+def share_among_ties(xp: Any, values: Any, extremum: Any, g: Any, axis: Any) -> Any:
+    """``g`` (reduced along ``axis``, keepdims) shared evenly among the entries of ``values`` that equal
+    ``extremum``: ties split the gradient (torch's amax, JAX, autograd), the average of the subgradients."""
+    winners = xp.astype(values == extremum, g.dtype)
     return winners * (g / xp.sum(winners, axis=axis, keepdims=True))
+
+
+def _extremum_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: Any = None, keepdims: bool = False) -> Any:
+    ans = keep_reduced(xp, ans, x.ndim, axis, keepdims)
+    return share_among_ties(xp, x, ans, keep_reduced(xp, g, x.ndim, axis, keepdims), axis)
 
 
 defvjp("max", _extremum_vjp, uses_ans=True)
@@ -823,8 +822,7 @@ def _vector_norm_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: Any = None, kee
     if ord == 2:
         return g * _safe_divide(xp, x, ans)  # the zero vector gets the subgradient 0 (torch)
     if ord in (math.inf, -math.inf):
-        winners = xp.astype(xp.abs(x) == ans, g.dtype)
-        return xp.sign(x) * winners * (g / xp.sum(winners, axis=axis, keepdims=True))
+        return xp.sign(x) * share_among_ties(xp, xp.abs(x), ans, g, axis)
     # general p: d||x||_p / dx = sgn(x) |x|^(p-1) / ||x||^(p-1)
     magnitude = xp.abs(x)
     return g * xp.sign(x) * _safe_divide(xp, magnitude ** (ord - 1), ans ** (ord - 1) * xp.ones_like(magnitude))
@@ -992,8 +990,7 @@ def _even_split(xp: Any, values: Any, largest: bool, g: Any) -> Any:
     The extremum is taken from ``values`` themselves, not from the forward result: a recomputed SVD or sum
     need not agree with the backend's norm to the last bit."""
     extremum = (xp.max if largest else xp.min)(values, axis=-1, keepdims=True)
-    winners = xp.astype(values == extremum, g.dtype)
-    return winners * (g / xp.sum(winners, axis=-1, keepdims=True))
+    return share_among_ties(xp, values, extremum, g, -1)
 
 
 def _matrix_norm_vjp(xp: Any, g: Any, ans: Any, x: Any, *, keepdims: bool = False,
@@ -1247,17 +1244,12 @@ def _opposite(norm: str) -> str:
         raise ValueError(f"fft: norm must be 'backward', 'ortho' or 'forward', got {norm!r}") from None
 
 
-def _along(axis: int, ndim: int, key: slice) -> tuple[Any, ...]:
-    """An indexing key that applies ``key`` along ``axis`` and takes everything elsewhere."""
-    return (slice(None),) * (axis % ndim) + (key, ...)  # the ellipsis: array_api_strict wants every axis named
-
-
 def _fit_length(xp: Any, a: Any, axis: int, size: int) -> Any:
     """``a`` cropped or zero-padded at the end of ``axis`` to ``size``: the adjoint of the forward's pad/crop."""
     axis = axis % a.ndim
     have = a.shape[axis]
     if have > size:
-        return a[_along(axis, a.ndim, slice(0, size))]
+        return a[_slice_key(a.ndim, axis, slice(0, size))]
     if have < size:
         shape = a.shape[:axis] + (size - have,) + a.shape[axis + 1:]
         return xp.concat([a, xp.zeros(shape, dtype=a.dtype, device=_device(a))], axis=axis)
@@ -1271,9 +1263,9 @@ def _hermitian_weight(xp: Any, g: Any, axis: int, n: int, middle: float) -> Any:
     stop = n // 2 + 1 if n % 2 else n // 2  # one past the last bin that has a mirror image
     if stop <= 1:
         return g
-    parts = [g[_along(axis, g.ndim, slice(0, 1))], g[_along(axis, g.ndim, slice(1, stop))] * middle]
+    parts = [g[_slice_key(g.ndim, axis, slice(0, 1))], g[_slice_key(g.ndim, axis, slice(1, stop))] * middle]
     if stop < g.shape[axis]:
-        parts.append(g[_along(axis, g.ndim, slice(stop, None))])
+        parts.append(g[_slice_key(g.ndim, axis, slice(stop, None))])
     return xp.concat(parts, axis=axis)
 
 
