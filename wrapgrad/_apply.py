@@ -15,6 +15,7 @@ from ._tensor import Tensor
 __all__ = ["apply", "apply_untracked"]
 
 _SCALARS = (bool, int, float, complex)
+_make = Tensor._make  # bound once: the funnel calls it for every result
 
 
 def apply(name: str, *args: Any, **params: Any) -> Any:
@@ -29,7 +30,7 @@ def apply(name: str, *args: Any, **params: Any) -> Any:
     datas = []
     tracked = raw = False
     for a in args:
-        if isinstance(a, Tensor):
+        if type(a) is Tensor or isinstance(a, Tensor):
             if backend is None:
                 backend = a._backend
             elif a._backend is not backend:
@@ -49,15 +50,17 @@ def apply(name: str, *args: Any, **params: Any) -> Any:
         _check_raw_arguments(name, backend, args)
 
     try:
-        out = backend.function(name)(*datas, **params)
+        out = backend.functions[name](*datas, **params)
     except Exception as exc:
         _raise_if_mixed_devices(name, [*datas, *params.values()], exc)
         raise
-    if backend.normalize is not None and type(out) is not backend.array_type:
+    if type(out) is not backend.array_type and backend.normalize is not None:
         out = backend.normalize(out)
-    if not tracked or not _GRAD_ENABLED.get():
-        return _wrap(out, backend)
-    return _record(name, backend, args, datas, params, out)
+    if tracked and _GRAD_ENABLED.get():
+        return _record(name, backend, args, datas, params, out)
+    if type(out) is backend.array_type or not isinstance(out, (tuple, list)):
+        return _make(out, backend, None, 0)
+    return _as_type_of(out, [_make(o, backend, None, 0) for o in out])
 
 
 def apply_untracked(name: str, *args: Any, **params: Any) -> Any:
@@ -72,38 +75,41 @@ def apply_untracked(name: str, *args: Any, **params: Any) -> Any:
 
 def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any], params: dict[str, Any],
             out: Any) -> Any:
-    multi = isinstance(out, (tuple, list))
+    multi = type(out) is not backend.array_type and isinstance(out, (tuple, list))
     differentiable = backend.differentiable_dtypes
     if multi:
         if not any(getattr(o, "dtype", None) in differentiable for o in out):
             return _wrap(out, backend)
     elif out.dtype not in differentiable:
-        return Tensor._make(out, backend)
+        return _make(out, backend, None, 0)
 
     rule = RULES.get(name)
     edges: list[Edge | None] = []
-    # Every array argument's shape and dtype, not only those that get a gradient: a rule registered with
-    # uses_args=False (concat's) reads the shapes of its constant arguments too.
-    meta: list[tuple[Any, Any] | None] = []
-    for a, data in zip(args, datas):
-        if isinstance(a, Tensor):
-            node = a._node
-            edges.append(None if not a._requires_grad else (a, 0) if node is None else (node, a._output_nr))
-            meta.append((data.shape, data.dtype))
+    for a in args:
+        if type(a) is Tensor or isinstance(a, Tensor):
+            if not a._requires_grad:
+                edges.append(None)
+            else:
+                node = a._node
+                edges.append((a, 0) if node is None else (node, a._output_nr))
         else:  # a raw array constant, a Python scalar or None
             edges.append(None)
-            shape = getattr(data, "shape", None)
-            meta.append(None if shape is None else (shape, data.dtype))
-    saved = tuple(datas) if rule is None or rule.uses_args else None
-    keep_ans = rule is not None and rule.uses_ans
-    node = Node(name, backend, rule, tuple(edges), tuple(meta), saved, out if keep_ans else None, params,
-                len(out) if multi else 1, multi=multi)
+    if rule is None or rule.uses_args:
+        # The rule gets the arguments themselves, and backward reads their shapes and dtypes from them.
+        saved, meta = datas, None
+    else:
+        # Keep only the shape and dtype of every array argument, not only of those that get a gradient: a
+        # rule registered with uses_args=False (concat's) reads the shapes of its constant arguments too.
+        saved = None
+        meta = [None if (shape := getattr(d, "shape", None)) is None else (shape, d.dtype) for d in datas]
+    node = Node(name, backend, rule, tuple(edges), meta, saved, out if rule is not None and rule.uses_ans else None,
+                params, len(out) if multi else 1, multi)
     if ANOMALY.on:
         _anomaly_check(node, out, datas)
     if not multi:
-        return Tensor._make(out, backend, node, 0)
+        return _make(out, backend, node, 0)
     results = [
-        Tensor._make(o, backend, node, i) if o.dtype in differentiable else Tensor._make(o, backend)
+        _make(o, backend, node, i) if o.dtype in differentiable else _make(o, backend, None, 0)
         for i, o in enumerate(out)
     ]
     return _as_type_of(out, results)
@@ -117,8 +123,8 @@ def _anomaly_check(node: Node, out: Any, datas: list[Any]) -> None:
 
 def _wrap(out: Any, backend: Backend) -> Any:
     if isinstance(out, (tuple, list)):
-        return _as_type_of(out, [Tensor._make(o, backend) for o in out])
-    return Tensor._make(out, backend)
+        return _as_type_of(out, [_make(o, backend, None, 0) for o in out])
+    return _make(out, backend, None, 0)
 
 
 def _as_type_of(out: Any, items: list[Any]) -> Any:

@@ -44,7 +44,8 @@ class Backend:
         # Results of these dtypes get a tape node; integer and boolean results never do.
         self.differentiable_dtypes = frozenset(info.dtypes(kind=("real floating", "complex floating")).values())
         self.complex_dtypes = frozenset(info.dtypes(kind="complex floating").values())
-        self._functions: dict[str, Callable[..., Any]] = {}
+        # The backend's function for each spec name, resolved on first use: ``backend.functions["sin"]``.
+        self.functions = _FunctionTable(self._resolve)
         self.namespace: ModuleType | None = None  # wrapgrad's module for this backend, set by _namespace
         self.is_numpy = self.name == "numpy"
         self.is_jax = self.name == "jax"
@@ -66,19 +67,13 @@ class Backend:
         """The backend's default real floating dtype (jax's depends on its x64 flag, so it is not cached)."""
         return self.xp.__array_namespace_info__().default_dtypes()["real floating"]
 
-    def function(self, name: str) -> Callable[..., Any]:
-        """The backend's function for a spec name (``"sin"``, ``"linalg.cholesky"``), looked up once.
+    def _resolve(self, name: str) -> Callable[..., Any]:
+        """Find the backend's function for ``name``.
 
         Besides the namespace's functions, the funnel also runs the array object's ``__getitem__``,
         ``__setitem__`` and ``to_device``, and the internal ``_scatter_add``; ``stack`` and ``concat`` take
         their arrays as separate arguments (each one gets its own edge on the tape).
         """
-        fn = self._functions.get(name)
-        if fn is None:
-            fn = self._functions[name] = self._resolve(name)
-        return fn
-
-    def _resolve(self, name: str) -> Callable[..., Any]:
         if name == "__getitem__":
             return _get_item
         if name == "__setitem__":
@@ -187,6 +182,18 @@ class Backend:
         start = xp.searchsorted(sorted_positions, slots, side="left")
         stop = xp.searchsorted(sorted_positions, slots, side="right")
         return xp.take(running, stop) - xp.take(running, start)
+
+
+class _FunctionTable(dict[str, Callable[..., Any]]):
+    """name -> backend function, filled on first look-up (a hit is a plain dict subscript: the funnel's path)."""
+
+    def __init__(self, resolve: Callable[[str], Callable[..., Any]]) -> None:
+        super().__init__()
+        self._resolve = resolve
+
+    def __missing__(self, name: str) -> Callable[..., Any]:
+        fn = self[name] = self._resolve(name)
+        return fn
 
 
 # Backend.accumulate reads reference counts to know that a buffer is the engine's alone. CPython up to 3.13

@@ -84,7 +84,7 @@ class _CustomBackward:
         else:
             xp = backend.xp
         fitted: list[Any] = []
-        for i, (r, edge, meta) in enumerate(zip(results, node.next, node.input_meta, strict=True)):
+        for i, (r, edge, meta) in enumerate(zip(results, node.next, node.arg_meta(), strict=True)):
             if edge is None or r is None:
                 fitted.append(None)
                 continue

@@ -52,7 +52,10 @@ def _is_complex(xp: Any, a: Any) -> bool:
         return False
     if isinstance(a, complex):
         return True
-    dtype = a.dtype
+    return _dtype_is_complex(xp, a.dtype)
+
+
+def _dtype_is_complex(xp: Any, dtype: Any) -> bool:
     known = _COMPLEX_BY_DTYPE_ID.get(id(dtype))
     if known is None:
         known = _COMPLEX_BY_DTYPE_ID[id(dtype)] = (dtype, bool(xp.isdtype(dtype, "complex floating")))
@@ -66,7 +69,10 @@ def cj(xp: Any, a: Any) -> Any:
         return a
     if kind is complex:
         return a.conjugate()
-    return xp.conj(a) if _is_complex(xp, a) else a
+    known = _COMPLEX_BY_DTYPE_ID.get(id(a.dtype))  # _dtype_is_complex, inlined: every product rule calls cj
+    if known is None:
+        return xp.conj(a) if _dtype_is_complex(xp, a.dtype) else a
+    return xp.conj(a) if known[1] else a
 
 
 def _zeros(xp: Any, g: Any) -> Any:

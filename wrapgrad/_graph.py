@@ -52,6 +52,10 @@ class ArgMeta(NamedTuple):
         return len(self.shape)
 
 
+# ArgMeta from a (shape, dtype) pair without NamedTuple's Python-level __new__ (half the cost, on backward's path).
+_arg_meta = tuple.__new__
+
+
 # How torch names the nodes of the operators, so grad_fn reads as PyTorch users know it.
 _TORCH_NODE_NAMES = {"multiply": "Mul", "subtract": "Sub", "divide": "Div", "negative": "Neg", "__getitem__": "Index"}
 
@@ -70,7 +74,7 @@ class Node:
         backend: Backend,
         rule: Rule | None,
         next_edges: tuple[Edge | None, ...],
-        input_meta: tuple[tuple[Any, Any] | None, ...],
+        input_meta: tuple[tuple[Any, Any] | None, ...] | None,
         saved_args: tuple[Any, ...] | None,
         ans: Any,
         params: dict[str, Any],
@@ -81,7 +85,9 @@ class Node:
         self.backend = backend
         self.rule = rule
         self.next = next_edges
-        self.input_meta = input_meta  # (shape, dtype) of each array argument, None for scalars
+        # (shape, dtype) of each array argument, None for scalars; None as a whole when saved_args holds the
+        # arguments themselves (see arg_meta).
+        self.input_meta = input_meta
         self.saved_args = saved_args
         self.ans = ans
         self.params = params
@@ -110,8 +116,8 @@ class Node:
         self.saved_args = None
         self.ans = None
 
-    def input_grads(self, g: Any, create_graph: bool) -> list[Any]:
-        """Run the rule: the cotangent of every argument with an edge, fitted to its shape and dtype."""
+    def check_runnable(self) -> Rule:
+        """The rule, or the error that says why backward cannot pass through this node."""
         rule = self.rule
         if rule is None:
             raise NotImplementedError(
@@ -124,42 +130,54 @@ class Node:
                 f"{self.type_name()} were freed by the first backward); pass retain_graph=True to the "
                 f"first backward call if you need to backward twice"
             )
-        args: tuple[Any, ...] | None
+        return rule
+
+    def input_grads(self, g: Any, create_graph: bool) -> list[Any]:
+        """Run the rule: the cotangent of every argument with an edge (``None`` elsewhere), fitted to its
+        shape and dtype.
+
+        The engine runs the common case (a rule with one VJP per argument, on raw arrays) inline; this is
+        the general form: joint rules, user-defined Functions and ``create_graph`` (a recorded backward).
+        """
+        rule = self.check_runnable()
+        args: Sequence[Any] | None
         if create_graph:
             if rule.custom is not None:  # a user-defined Function: it handles Tensors itself
                 return rule.custom.grads(self, g, True)
             xp, g, ans, args = self._recorded_inputs(g)
         else:
+            if rule.custom is not None:
+                return rule.custom.grads(self, g, False)
             xp, ans, args = self.backend.xp, self.ans, self.saved_args
+        metas = self.arg_meta()
         if args is None:  # the rule reads only shapes and dtypes: pass light stand-ins, not the arrays
-            args = tuple(None if m is None else ArgMeta(*m) for m in self.input_meta)
+            args = [None if m is None else _arg_meta(ArgMeta, m) for m in metas]
         params = self.params
         if rule.joint:
-            if rule.custom is not None:  # checked here, off the path of ordinary (non-joint) rules
-                return rule.custom.grads(self, g, False)
             joint_vjp = rule.vjps[0]
             assert joint_vjp is not None
             raw_grads = joint_vjp(xp, g, ans, *args, **params)
-            fitted: list[Any] = []
-            for gi, edge, meta in zip(raw_grads, self.next, self.input_meta):
-                if edge is None or gi is None or meta is None:
-                    fitted.append(None)
-                else:
-                    fitted.append(fit_grad(xp, gi, *meta))
-            return fitted
-        grads: list[Any] = []
-        for vjp, edge, meta in zip(rule.vjps, self.next, self.input_meta):
-            if edge is None or vjp is None:
-                grads.append(None)
-                continue
-            gi = vjp(xp, g, ans, *args, **params)
-            assert meta is not None  # an argument with an edge is an array: its shape and dtype were kept
-            shape, dtype = meta
-            # Most cotangents already fit: test identity before equality, and call fit_grad only if needed.
-            if gi.shape != shape or (gi.dtype is not dtype and gi.dtype != dtype):
-                gi = fit_grad(xp, gi, shape, dtype)
-            grads.append(gi)
-        return grads
+        else:
+            raw_grads = [None if edge is None or vjp is None else vjp(xp, g, ans, *args, **params)
+                         for vjp, edge in zip(rule.vjps, self.next)]
+        fitted: list[Any] = []
+        for gi, edge, meta in zip(raw_grads, self.next, metas):
+            if edge is None or gi is None or meta is None:
+                fitted.append(None)
+            else:
+                fitted.append(fit_grad(xp, gi, *meta))
+        return fitted
+
+    def arg_meta(self) -> tuple[tuple[Any, Any] | None, ...]:
+        """``(shape, dtype)`` of each array argument, ``None`` for scalars and absent arguments.
+
+        The funnel keeps them only for rules that do not keep the arguments themselves (``uses_args=False``);
+        otherwise they are read from the saved arguments.
+        """
+        if self.input_meta is not None:
+            return self.input_meta
+        assert self.saved_args is not None, "arg_meta: the saved arguments were released"
+        return tuple(None if not hasattr(a, "shape") else (a.shape, a.dtype) for a in self.saved_args)
 
     def _recorded_inputs(self, g: Any) -> tuple[Any, Any, Any, Any]:
         """The rule's inputs as Tensors on the graph, so that backward itself is recorded."""
@@ -352,7 +370,7 @@ def run_backward(
     so an error half-way leaves every ``.grad`` as it was. With ``capture`` the gradients of those tensors
     (leaves or not) are returned instead, in order, ``None`` where no path leads to one.
     """
-    # 1. Count, for every reachable node and leaf, how many edges lead into it.
+    # 1. Count, for every reachable node and leaf, how many edges lead into it (deps doubles as the seen-set).
     deps: dict[Any, int] = {}
     buffers: dict[Any, Any] = {}
     starts: list[Any] = []
@@ -363,16 +381,17 @@ def run_backward(
             deps[target] = 0
             starts.append(target)
     stack = [t for t in starts if type(t) is Node]
-    seen = set(stack)
     while stack:
         node = stack.pop()
         for edge in node.next:
             if edge is not None:
                 target = edge[0]
-                deps[target] = deps.get(target, 0) + 1
-                if target not in seen and type(target) is Node:
-                    seen.add(target)
-                    stack.append(target)
+                if target in deps:
+                    deps[target] += 1
+                else:
+                    deps[target] = 1
+                    if type(target) is Node:
+                        stack.append(target)
 
     captured: dict[Any, Any] = {}
     wanted: dict[Any, int] | None = None
@@ -387,10 +406,12 @@ def run_backward(
     # 2. Run each node once all of its consumers have sent their cotangents.
     leaf_grads: list[tuple[Any, Any]] = []
     ready = [t for t in starts if deps[t] == 0]
-    # Looked up once: without hooks, retained non-leaves and anomaly mode the loop below pays nothing.
+    # Looked up once: without hooks, retained non-leaves, capture and anomaly mode the loop below takes
+    # only its plain path.
     extras = bool(NODE_HOOKS) or bool(RETAINED)
     leaf_hooks = LEAF_HOOKS_ALIVE[0] > 0
     anomaly = ANOMALY.on
+    plain = not extras and wanted is None and not anomaly
     while ready:
         target = ready.pop()
         g = buffers.pop(target, None)
@@ -402,23 +423,49 @@ def run_backward(
                     captured[target] = g
                 leaf_grads.append((target, g))
             continue
-        if extras and g is not None:
-            g = _node_extras(target, g, create_graph, leaf_grads if capture is None else [])
-        if wanted is not None and target in wanted:
-            captured[target] = g
-        if g is None or (type(g) is list and all(gi is None for gi in g)) or (
-                needed is not None and target not in needed):
-            grads: list[Any] = [None] * len(target.next)
-        else:
-            grads = target.input_grads(g, create_graph)
-            if anomaly:
-                from ._anomaly import check_backward
+        if not plain:
+            if extras and g is not None:
+                g = _node_extras(target, g, create_graph, leaf_grads if capture is None else [])
+            if wanted is not None and target in wanted:
+                captured[target] = g
+            if (type(g) is list and all(gi is None for gi in g)) or (needed is not None and target not in needed):
+                g = None
+        # What flows to the inputs: ``grads`` from input_grads, or, on the hot path (a rule with one VJP per
+        # argument on raw arrays, by far the most common node), each VJP run in the loop below.
+        rule = target.rule
+        grads: list[Any] | None = None
+        hot = False
+        if g is not None:
+            if rule is None or rule.joint or create_graph or anomaly or target.released:
+                grads = target.input_grads(g, create_graph)
+                if anomaly:
+                    from ._anomaly import check_backward
 
-                check_backward(target, g, grads)
-        for edge, gi in zip(target.next, grads):
+                    check_backward(target, g, grads)
+            else:
+                hot = True
+                xp, ans, args, params = target.backend.xp, target.ans, target.saved_args, target.params
+                if args is None:  # the rule reads only shapes and dtypes: pass light stand-ins, not the arrays
+                    args = [None if m is None else _arg_meta(ArgMeta, m) for m in target.input_meta]
+                vjps = rule.vjps
+        for k, edge in enumerate(target.next):
             if edge is None:
                 continue
             child = edge[0]
+            if hot:
+                vjp = vjps[k]
+                if vjp is None:
+                    gi = None
+                else:
+                    gi = vjp(xp, g, ans, *args, **params)
+                    # The argument (or its stand-in) has the shape and dtype the cotangent must have. Most
+                    # cotangents already fit: test dtype identity before equality; fit_grad only if needed.
+                    arg = args[k]
+                    dtype = arg.dtype
+                    if gi.shape != arg.shape or (gi.dtype is not dtype and gi.dtype != dtype):
+                        gi = fit_grad(xp, gi, arg.shape, dtype)
+            else:
+                gi = None if grads is None else grads[k]
             if gi is not None:
                 if type(child) is Node and child.multi:
                     _add_grad(buffers, child, edge[1], child.n_outputs, gi)
@@ -433,12 +480,11 @@ def run_backward(
             deps[child] = remaining
             if remaining == 0:
                 ready.append(child)
-        if not retain_graph:
+        if not retain_graph and (target.saved_args is not None or target.ans is not None):
             target.release()
-        # Drop this node's cotangents now, not when the next iteration rebinds the names: on large arrays
-        # that is one array less at the peak of backward.
-        g = gi = None
-        del grads
+        # Drop this node's cotangents and saved values now, not when the next iteration rebinds the names:
+        # on large arrays that is one array less at the peak of backward.
+        g = gi = grads = args = ans = None
 
     if capture is not None:
         results = []
