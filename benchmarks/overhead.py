@@ -4,9 +4,10 @@
 
 Forward+backward microseconds per op for the W1 chain (200 cheap elementwise
 ops on a 10-element float64 array, then a sum) on wrapgrad-over-numpy, torch
-eager and HIPS autograd (each if installed), with raw numpy's forward as the
-floor and the ratio wrapgrad / torch.  Gradients are checked against each
-other before anything is timed.
+eager and HIPS autograd (each if installed), with raw numpy's forward and the
+minimal Python tape (``minimal_tape.py``: one numpy call, one object and one
+closure per op) as floors, and the ratio wrapgrad / torch.  Gradients are
+checked against each other before anything is timed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import peers
 import workloads
 from harness import Task, compare_grads, exc_summary, run_interleaved
 
-LIBS = ("wrapgrad", "torch", "autograd", "numpy")
+LIBS = ("wrapgrad", "torch", "autograd", "numpy", "minimal-tape")
 
 
 def main():
@@ -85,6 +86,8 @@ def main():
             note = "WRONG GRADIENT " + note
         if a.name == "numpy":
             note = note or "forward only (floor)"
+        if a.name == "minimal-tape":
+            note = note or "the least any Python tape over numpy costs"
         print(
             f"{a.label:22s} {'—' if fb is None else f'{fb:.3f}':>14s} {'—' if fw is None else f'{fw:.3f}':>10s}  {note}"
         )
@@ -107,6 +110,9 @@ def main():
         )
     if wg and ag:
         print(f"wrapgrad / autograd = {wg / ag:.3f}x")
+    floor = med.get(("minimal-tape", "fwd_bwd"))
+    if floor and to:
+        print(f"minimal tape / torch = {floor / to:.3f}x   (the floor of a Python tape on this machine)")
     return 1 if bad_libs or "wrapgrad" in errors else 0
 
 

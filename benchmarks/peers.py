@@ -53,6 +53,10 @@ class Adapter:
     has_split = True
     has_jacobian = True
     notes = ""
+    workloads = None  # the workload keys it can run (W1...); None: all of them
+
+    def supports(self, wkey):
+        return self.workloads is None or wkey in self.workloads
 
     def __init__(self):
         self.available = False
@@ -118,6 +122,41 @@ class NumpyAdapter(Adapter):
         xp = self.xp
         b = Bound()
         b.fwd = lambda: fn(xp, *diff, *const)
+        return b
+
+
+# ----------------------------------------------------------------------------
+# the minimal Python tape (a floor for per-op overhead, W1's chain only)
+# ----------------------------------------------------------------------------
+
+
+class MinimalTapeAdapter(Adapter):
+    name = "minimal-tape"
+    label = "minimal tape (floor)"
+    module = "numpy"
+    has_split = False
+    has_jacobian = False
+    workloads = frozenset({"W1", "sweep"})
+
+    def _load(self):
+        import minimal_tape
+
+        self.xp = minimal_tape
+
+    def version(self):
+        return "-"
+
+    def bind(self, fn, diff, const):
+        xp = self.xp
+        b = Bound()
+        b.fwd = lambda: fn(xp, *[xp.Var(a) for a in diff], *const)
+
+        def fwd_bwd():
+            leaves = [xp.Var(a) for a in diff]
+            fn(xp, *leaves, *const).backward()
+            return [t.grad for t in leaves]
+
+        b.fwd_bwd = fwd_bwd
         return b
 
 
@@ -549,6 +588,7 @@ ADAPTERS = [
     JaxAdapter,
     JaxJitAdapter,
     WrapgradJitAdapter,
+    MinimalTapeAdapter,
 ]
 ADAPTER_BY_NAME = {a.name: a for a in ADAPTERS}
 

@@ -74,8 +74,8 @@ class Node:
         backend: Backend,
         rule: Rule | None,
         next_edges: tuple[Edge | None, ...],
-        input_meta: tuple[tuple[Any, Any] | None, ...] | None,
-        saved_args: tuple[Any, ...] | None,
+        input_meta: Sequence[tuple[Any, Any] | None] | None,
+        saved_args: Sequence[Any] | None,
         ans: Any,
         params: dict[str, Any],
         n_outputs: int,
@@ -168,7 +168,7 @@ class Node:
                 fitted.append(fit_grad(xp, gi, *meta))
         return fitted
 
-    def arg_meta(self) -> tuple[tuple[Any, Any] | None, ...]:
+    def arg_meta(self) -> Sequence[tuple[Any, Any] | None]:
         """``(shape, dtype)`` of each array argument, ``None`` for scalars and absent arguments.
 
         The funnel keeps them only for rules that do not keep the arguments themselves (``uses_args=False``);
@@ -412,6 +412,7 @@ def run_backward(
     leaf_hooks = LEAF_HOOKS_ALIVE[0] > 0
     anomaly = ANOMALY.on
     plain = not extras and wanted is None and not anomaly
+    args: Sequence[Any] = ()  # the hot path's rule arguments, per node
     while ready:
         target = ready.pop()
         g = buffers.pop(target, None)
@@ -444,9 +445,13 @@ def run_backward(
                     check_backward(target, g, grads)
             else:
                 hot = True
-                xp, ans, args, params = target.backend.xp, target.ans, target.saved_args, target.params
-                if args is None:  # the rule reads only shapes and dtypes: pass light stand-ins, not the arrays
-                    args = [None if m is None else _arg_meta(ArgMeta, m) for m in target.input_meta]
+                xp, ans, params = target.backend.xp, target.ans, target.params
+                if target.saved_args is not None:
+                    args = target.saved_args
+                else:  # the rule reads only shapes and dtypes: pass light stand-ins, not the arrays
+                    metas = target.input_meta
+                    assert metas is not None  # the funnel keeps them whenever it keeps no arguments
+                    args = [None if m is None else _arg_meta(ArgMeta, m) for m in metas]
                 vjps = rule.vjps
         for k, edge in enumerate(target.next):
             if edge is None:
@@ -484,7 +489,8 @@ def run_backward(
             target.release()
         # Drop this node's cotangents and saved values now, not when the next iteration rebinds the names:
         # on large arrays that is one array less at the peak of backward.
-        g = gi = grads = args = ans = None
+        g = gi = grads = ans = None
+        args = ()
 
     if capture is not None:
         results = []
