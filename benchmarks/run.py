@@ -344,6 +344,8 @@ def make_markdown(res, adapters):
                 L.append("|---|" + ("---|" if extra else "") + "---|---|---|---|---|---|---|")
             for a in adapters:
                 name = a.name
+                if not a.supports(wkey):
+                    continue
                 if not a.available:
                     cols = 6 if w.kind == "jacobian" else (8 if wkey == "W1" else 7)
                     L.append(
@@ -412,6 +414,8 @@ def make_markdown(res, adapters):
         L.append("|---|---|---|---|---|---|---|---|---|")
         for a in adapters:
             r = res["w4"].get(a.name)
+            if not a.supports("W4"):
+                continue
             if r is None or not a.available:
                 L.append(f"| {a.label} | {a.reason or '—'} | — | — | — | — | — | — | — |")
                 continue
@@ -498,7 +502,7 @@ def compute_targets(res):
         )
         floor = get("W1", d, "minimal-tape", "fwd_bwd_s")
         if r and floor:  # what no Python tape over numpy gets below, measured in the same rounds
-            meas += f"; minimal tape (floor) {floor / n * 1e6:.2f} µs/op = {_fr(_ratio(floor, to))}× torch"  # noqa: RUF001
+            meas += f"; minimal tape (floor) {floor / n * 1e6:.2f} µs/op = {_fr(_ratio(floor, to))} torch"
         row(f"W1 {d}: wrapgrad µs/op ≤ 0.5× torch", meas, None if r is None else r <= 0.5)  # noqa: RUF001
     for w in ("W2", "W3", "W6"):
         for d in timed.get(w, {}):
