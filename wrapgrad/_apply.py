@@ -58,9 +58,9 @@ def apply(name: str, *args: Any, **params: Any) -> Any:
         out = backend.normalize(out)
     if tracked and _GRAD_ENABLED.get():
         return _record(name, backend, args, datas, params, out)
-    if type(out) is backend.array_type or not isinstance(out, (tuple, list)):
+    if type(out) is backend.array_type:  # the common result, wrapped without a call to _wrap
         return _make(out, backend, None, 0)
-    return _as_type_of(out, [_make(o, backend, None, 0) for o in out])
+    return _wrap(out, backend)
 
 
 def apply_untracked(name: str, *args: Any, **params: Any) -> Any:

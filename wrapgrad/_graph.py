@@ -116,8 +116,14 @@ class Node:
         self.saved_args = None
         self.ans = None
 
-    def check_runnable(self) -> Rule:
-        """The rule, or the error that says why backward cannot pass through this node."""
+    def input_grads(self, g: Any, create_graph: bool) -> list[Any]:
+        """Run the rule: the cotangent of every argument with an edge (``None`` elsewhere), fitted to its
+        shape and dtype.
+
+        The engine runs the common case (a rule with one VJP per argument, on raw arrays) inline; this is
+        the general form: joint rules, user-defined Functions and ``create_graph`` (a recorded backward),
+        and the place that says why backward cannot pass through a node.
+        """
         rule = self.rule
         if rule is None:
             raise NotImplementedError(
@@ -130,16 +136,6 @@ class Node:
                 f"{self.type_name()} were freed by the first backward); pass retain_graph=True to the "
                 f"first backward call if you need to backward twice"
             )
-        return rule
-
-    def input_grads(self, g: Any, create_graph: bool) -> list[Any]:
-        """Run the rule: the cotangent of every argument with an edge (``None`` elsewhere), fitted to its
-        shape and dtype.
-
-        The engine runs the common case (a rule with one VJP per argument, on raw arrays) inline; this is
-        the general form: joint rules, user-defined Functions and ``create_graph`` (a recorded backward).
-        """
-        rule = self.check_runnable()
         args: Sequence[Any] | None
         if create_graph:
             if rule.custom is not None:  # a user-defined Function: it handles Tensors itself
