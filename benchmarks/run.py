@@ -317,6 +317,11 @@ def make_markdown(res, adapters):
     for t in res["targets"]:
         L.append(f"| {t['target']} | {t['measured']} | {t['status']} |")
     L.append("")
+    if any("FAIL" in t["status"] for t in res["targets"]):
+        L.append(
+            "What bounds each missed target, with the measurements behind it: "
+            "`benchmarks/README.md`, section *What bounds the misses, and what the profiles showed*.\n"
+        )
 
     for wkey in ("W1", "W2", "W3", "W5", "W6"):
         if wkey not in res["timed"]:
