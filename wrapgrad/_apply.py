@@ -9,13 +9,15 @@ import array_api_compat
 from ._backend import Backend, backend_of_array
 from ._derivatives import RULES
 from ._grad_mode import _GRAD_ENABLED
-from ._graph import ANOMALY, Edge, Node
+from ._graph import ANOMALY, ArgMeta, Edge, Node
 from ._tensor import Tensor
 
 __all__ = ["apply", "apply_untracked"]
 
 _SCALARS = (bool, int, float, complex)
 _make = Tensor._make  # bound once: the funnel calls it for every result
+# ArgMeta from a (shape, dtype) pair without NamedTuple's Python-level __new__ (half the cost).
+_arg_meta = tuple.__new__
 
 
 def apply(name: str, *args: Any, **params: Any) -> Any:
@@ -101,7 +103,8 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
         # Keep only the shape and dtype of every array argument, not only of those that get a gradient: a
         # rule registered with uses_args=False (concat's) reads the shapes of its constant arguments too.
         saved = None
-        meta = [None if (shape := getattr(d, "shape", None)) is None else (shape, d.dtype) for d in datas]
+        meta = [None if (shape := getattr(d, "shape", None)) is None else _arg_meta(ArgMeta, (shape, d.dtype))
+                for d in datas]
     node = Node(name, backend, rule, tuple(edges), meta, saved, out if rule is not None and rule.uses_ans else None,
                 params, len(out) if multi else 1, multi)
     if ANOMALY.on:

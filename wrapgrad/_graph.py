@@ -52,10 +52,6 @@ class ArgMeta(NamedTuple):
         return len(self.shape)
 
 
-# ArgMeta from a (shape, dtype) pair without NamedTuple's Python-level __new__ (half the cost, on backward's path).
-_arg_meta = tuple.__new__
-
-
 # How torch names the nodes of the operators, so grad_fn reads as PyTorch users know it.
 _TORCH_NODE_NAMES = {"multiply": "Mul", "subtract": "Sub", "divide": "Div", "negative": "Neg", "__getitem__": "Index"}
 
@@ -85,8 +81,8 @@ class Node:
         self.backend = backend
         self.rule = rule
         self.next = next_edges
-        # (shape, dtype) of each array argument, None for scalars; None as a whole when saved_args holds the
-        # arguments themselves (see arg_meta).
+        # (shape, dtype) of each array argument (the funnel's are ArgMeta stand-ins), None for scalars; None
+        # as a whole when saved_args holds the arguments themselves (see arg_meta).
         self.input_meta = input_meta
         self.saved_args = saved_args
         self.ans = ans
@@ -146,8 +142,8 @@ class Node:
                 return rule.custom.grads(self, g, False)
             xp, ans, args = self.backend.xp, self.ans, self.saved_args
         metas = self.arg_meta()
-        if args is None:  # the rule reads only shapes and dtypes: pass light stand-ins, not the arrays
-            args = [None if m is None else _arg_meta(ArgMeta, m) for m in metas]
+        if args is None:  # the rule reads only shapes and dtypes: its ArgMeta stand-ins, not the arrays
+            args = metas
         params = self.params
         if rule.joint:
             joint_vjp = rule.vjps[0]
@@ -442,12 +438,10 @@ def run_backward(
             else:
                 hot = True
                 xp, ans, params = target.backend.xp, target.ans, target.params
-                if target.saved_args is not None:
-                    args = target.saved_args
-                else:  # the rule reads only shapes and dtypes: pass light stand-ins, not the arrays
-                    metas = target.input_meta
-                    assert metas is not None  # the funnel keeps them whenever it keeps no arguments
-                    args = [None if m is None else _arg_meta(ArgMeta, m) for m in metas]
+                # The arguments, or for a rule that reads only shapes and dtypes, their ArgMeta stand-ins.
+                saved = target.saved_args if target.saved_args is not None else target.input_meta
+                assert saved is not None  # the funnel keeps one or the other
+                args = saved
                 vjps = rule.vjps
         for k, edge in enumerate(target.next):
             if edge is None:
