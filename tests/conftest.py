@@ -6,6 +6,10 @@ import importlib
 import os
 from types import ModuleType
 
+# SciPy dispatches to the array API (and so to wrapgrad's namespaces) only when this is set before SciPy is
+# first imported; set it here, before any test module imports scipy.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import pytest
 from hypothesis import HealthCheck, settings
 
