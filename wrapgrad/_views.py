@@ -25,11 +25,11 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+from . import _graph
 from ._apply import apply
 from ._backend import WRITE_IN_PLACE, Backend
 from ._grad_mode import _GRAD_ENABLED
 from ._tensor import Tensor
-from . import _graph
 
 __all__ = ["is_view_key", "refresh", "set_item", "track", "write_through"]
 
