@@ -121,10 +121,18 @@ def _loop_of_slice_writes(xp: Any, a: Any, b: Any) -> tuple[Any, ...]:
     return (out,)
 
 
+def _many_live_views(xp: Any, a: Any, b: Any) -> tuple[Any, ...]:
+    rows = [b[i, j, ...] for i in range(2) for j in range(3)]
+    for k, row in enumerate(rows):
+        row += float(k)
+        rows[-1 - k][::2] *= 2.0
+    return (b, *rows)
+
+
 VALUE_PROGRAMS: list[Callable[..., tuple[Any, ...]]] = [
     _issue_example, _other_views_see_the_write, _views_of_views, _transpose_write, _matrix_transpose_write,
     _permute_dims_write, _none_in_the_key, _base_writes_are_seen_by_views, _augmented_subscript,
-    _negative_steps, _masked_write_through_a_view, _copies_stay_copies, _loop_of_slice_writes,
+    _negative_steps, _masked_write_through_a_view, _copies_stay_copies, _loop_of_slice_writes, _many_live_views,
 ]
 
 

@@ -182,6 +182,10 @@ class Backend:
             expected += 1
         return sys.getrefcount(data) <= expected
 
+    def is_view_of(self, view: Any, data: Any) -> bool:
+        """True when ``view`` is a numpy view of the array ``data`` itself (so it shows ``data``'s values)."""
+        return self.is_numpy and type(view) is self._ndarray and view.base is data
+
     def is_integer_scalar(self, k: Any) -> bool:
         """True for an integer index that is not an array: a Python ``int`` or a numpy integer scalar
         (numpy's basic indexing takes both, and so do wrapgrad's views)."""

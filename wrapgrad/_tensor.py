@@ -88,7 +88,7 @@ class Tensor:
     _output_nr: int
     _requires_grad: bool
     _view: tuple[Tensor, tuple[tuple[str, Any], ...]]
-    _views: weakref.WeakSet[Tensor]
+    _views: list[weakref.ref[Tensor]]
 
     # Tensors are compared elementwise (__eq__), so they hash by identity, as torch's do.
     __hash__ = object.__hash__

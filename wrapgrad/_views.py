@@ -57,10 +57,13 @@ def track(base: Tensor, view: Tensor, step: Step) -> Tensor:
     else:
         root, chain = parent[0], (*parent[1], step)
     view._view = (root, chain)
-    live = getattr(root, "_views", None)
-    if live is None:
-        live = root._views = weakref.WeakSet()
-    live.add(view)
+    refs = getattr(root, "_views", None)
+    if refs is None:
+        refs = root._views = []
+    refs.append(weakref.ref(view))
+    n = len(refs)
+    if n >= 64 and not n & (n - 1):  # at each power of two: drop the dead, so reading views never leaks
+        refs[:] = [r for r in refs if r() is not None]
     return view
 
 
@@ -101,7 +104,13 @@ def write_through(view: Tensor, result: Tensor, op: str) -> None:
 
 def refresh(root: Tensor) -> None:
     """Re-derive every live view of ``root`` from its current value (after each write to it)."""
-    for view in list(root._views):
+    backend, data = root._backend, root._data
+    # Without a node to give them, views whose arrays are numpy views of the root's buffer (written in place)
+    # already show the new values: skipping them keeps a loop that writes through many views linear.
+    nodeless = not (root._requires_grad and _GRAD_ENABLED.get())
+    for view in _live(root):
+        if nodeless and backend.is_view_of(view._data, data):
+            continue
         _rebind(view, _derive(root, view._view[1]))
 
 
@@ -139,13 +148,24 @@ def _set_region(root: Tensor, value: Any, key: Any) -> Tensor:
     """``root`` with ``root[key] = value``: the funnel's ``__setitem__``, in place when that is unobservable."""
     backend = root._backend
     if backend.is_numpy and not (root._node is None and root._requires_grad and _GRAD_ENABLED.get()):
-        if backend.owned_alone(root._data, getattr(root, "_views", ())):
+        if backend.owned_alone(root._data, _live(root)):
             token = WRITE_IN_PLACE.set(root._data)
             try:
                 return apply("__setitem__", root, value, key=key)
             finally:
                 WRITE_IN_PLACE.reset(token)
     return apply("__setitem__", root, value, key=key)
+
+
+def _live(root: Tensor) -> list[Tensor]:
+    """The live views of ``root`` (the references to dead ones are dropped on the way)."""
+    refs = getattr(root, "_views", None)
+    if not refs:
+        return []
+    live = [view for r in refs if (view := r()) is not None]
+    if len(live) < len(refs):
+        refs[:] = [weakref.ref(view) for view in live]
+    return live
 
 
 def _derive(root: Tensor, chain: tuple[Step, ...]) -> Tensor:
