@@ -13,7 +13,7 @@ Run it once on the checkout to measure and once with ``--wrapgrad`` pointing at 
 Workloads:
 
 - ``slice-add N``: the overlap-add loop of ``scipy.signal.oaconvolve`` by hand: an output of ``N*64 + 16``
-  elements, and for each of the ``N`` blocks ``out[i*64 : i*64 + 80] += block`` (no gradient);
+  elements, and for each of the ``N`` blocks ``out[i*64 : i*64 + 80] += block`` (no gradient); N = 16 ... 1024;
 - ``slice-add-grad fwd N``: the same with blocks that require grad (the graph recorded, then dropped);
   ``fwd+bwd`` adds ``backward``, whose ``__setitem__`` and ``__getitem__`` rules make a cotangent as large as
   the output for every write (torch's CopySlices does too), so backward stays O(N) per write;
@@ -57,7 +57,7 @@ def _workloads(xp: Any, np: Any) -> dict[str, Callable[[], Any]]:
 
     rng = np.random.default_rng(0)
     out: dict[str, Callable[[], Any]] = {}
-    for n in (16, 64, 256):
+    for n in (16, 64, 256, 1024):
         length = n * BLOCK + OVERLAP
         blocks = [xp.asarray(rng.standard_normal(BLOCK + OVERLAP)) for _ in range(n)]
 

@@ -92,7 +92,7 @@ def write_through(view: Tensor, result: Tensor, op: str) -> None:
             f"gradient (y = xp.asarray(x, copy=True), then write through views of y)"
         )
     _check_result(view, result, op)
-    value = _unwind(root, chain, result)
+    value = result if len(chain) == 1 else _unwind(root, chain, result)
     name, param = chain[0]
     if name == "__getitem__":
         key, value = _settable_key(param, value)
@@ -203,7 +203,7 @@ def _settable_key(key: Any, value: Any) -> tuple[Any, Any]:
     """``key`` without its ``None`` entries (not every backend's ``__setitem__`` takes them), and ``value``
     without the size-1 axes that those entries added."""
     keys = key if type(key) is tuple else (key,)
-    if not any(k is None for k in keys):
+    if None not in keys:  # the common key: basic keys hold no arrays, so `in` compares plainly
         return key, value
     ndim = value.ndim
     # Each entry's result axes: a slice keeps one, None adds one, an integer drops its axis, `...` expands to
