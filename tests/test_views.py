@@ -336,6 +336,24 @@ def test_views_of_a_leaf_that_requires_grad_refuse_writes(xp: Any) -> None:
     np.testing.assert_array_equal(np.asarray(x.detach()), [[1.0, 2.0], [4.0, 5.0]])
 
 
+def test_a_write_that_the_backend_refuses_is_a_clear_error_not_a_lost_write(xp: Any, monkeypatch: Any) -> None:
+    a = xp.asarray([[1.0, 2.0], [3.0, 4.0]])
+    t = a.T
+    row = t[1, ...]
+    backend = a._backend
+
+    def refuse(data: Any, key: Any, value: Any) -> Any:
+        raise IndexError("this backend cannot write here")
+
+    monkeypatch.setattr(backend, "set_item", refuse)
+    message = r"__imul__: cannot write through this view \(permute_dims\(axes=\(1, 0\)\) then \[\(1, Ellipsis\)\]\)"
+    with pytest.raises(RuntimeError, match=message):
+        row *= 2.0
+    monkeypatch.undo()
+    np.testing.assert_array_equal(np.asarray(a), [[1.0, 2.0], [3.0, 4.0]])  # the base is as it was
+    np.testing.assert_array_equal(np.asarray(t), [[1.0, 3.0], [2.0, 4.0]])
+
+
 # -- numpy's in-place fast path: taken only where no one else can see the buffer ---------------------------
 
 
@@ -364,6 +382,13 @@ def test_in_place_fast_path_is_taken_only_when_the_buffer_is_the_bases_alone() -
     d = a.detach()  # shares the array: copy-on-write keeps the detached tensor as it was
     a[3] = -1.0
     assert float(d[3]) == 1.0 and float(a[3]) == -1.0
+
+    users = np.zeros(3)  # wrapgrad never writes into an array that the user handed it
+    wrapped = xp.asarray(users)
+    wrapped[0] = 1.0
+    wrapped[1:][0] = 2.0
+    np.testing.assert_array_equal(users, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(np.asarray(wrapped), [1.0, 2.0, 0.0])
 
     exported = np.asarray(v)  # the user holds the view's array
     a[2:4] = 0.0

@@ -92,13 +92,20 @@ def write_through(view: Tensor, result: Tensor, op: str) -> None:
             f"gradient (y = xp.asarray(x, copy=True), then write through views of y)"
         )
     _check_result(view, result, op)
-    value = result if len(chain) == 1 else _unwind(root, chain, result)
-    name, param = chain[0]
-    if name == "__getitem__":
-        key, value = _settable_key(param, value)
-        new_root = _set_region(root, value, key)
-    else:
-        new_root = _undo_step(root, chain[0], value)
+    try:
+        value = result if len(chain) == 1 else _unwind(root, chain, result)
+        name, param = chain[0]
+        if name == "__getitem__":
+            key, value = _settable_key(param, value)
+            new_root = _set_region(root, value, key)
+        else:
+            new_root = _undo_step(root, chain[0], value)
+    except Exception as exc:  # never a lost write: say which write failed, and leave the base as it was
+        steps = " then ".join(_describe(step) for step in chain)
+        raise RuntimeError(
+            f"{op}: cannot write through this view ({steps}) into its {root._backend.name} base: {exc}; "
+            f"write into the base directly, or work on a copy (xp.asarray(v, copy=True))"
+        ) from exc
     root._assign(new_root, op)
 
 
@@ -155,6 +162,13 @@ def _set_region(root: Tensor, value: Any, key: Any) -> Tensor:
             finally:
                 WRITE_IN_PLACE.reset(token)
     return apply("__setitem__", root, value, key=key)
+
+
+def _describe(step: Step) -> str:
+    name, param = step
+    if name == "__getitem__":
+        return f"[{param!r}]"
+    return f"permute_dims(axes={param})" if name == "permute_dims" else "mT"
 
 
 def _live(root: Tensor) -> list[Tensor]:
