@@ -354,6 +354,22 @@ def test_a_write_that_the_backend_refuses_is_a_clear_error_not_a_lost_write(xp: 
     np.testing.assert_array_equal(np.asarray(t), [[1.0, 3.0], [2.0, 4.0]])
 
 
+def test_copies_of_views_and_bases_are_plain_tensors(xp: Any) -> None:
+    import copy
+
+    a = xp.zeros((2, 2))
+    row = a[0, ...]
+    b, row_copy = copy.copy(a), copy.copy(row)
+    b += 1.0  # a copy of the base: its own values, and the base's views do not follow it
+    row_copy += 2.0  # a copy of a view writes nowhere else
+    np.testing.assert_array_equal(np.asarray(a), [[0.0, 0.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(np.asarray(row), [0.0, 0.0])
+    np.testing.assert_array_equal(np.asarray(b), [[1.0, 1.0], [1.0, 1.0]])
+    np.testing.assert_array_equal(np.asarray(row_copy), [2.0, 2.0])
+    row += 3.0  # the original view still writes through
+    np.testing.assert_array_equal(np.asarray(a), [[3.0, 3.0], [0.0, 0.0]])
+
+
 # -- numpy's in-place fast path: taken only where no one else can see the buffer ---------------------------
 
 

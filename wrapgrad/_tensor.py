@@ -125,6 +125,13 @@ class Tensor:
         t._retains_grad = False
         return t
 
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        # copy.copy (and pickle, where a backend allows it): a copy is a plain tensor, neither a view nor a
+        # base with views, as a copy of a numpy view is an array of its own.
+        state = {name: getattr(self, name) for name in Tensor.__slots__
+                 if name not in ("_view", "_views", "__weakref__") and hasattr(self, name)}
+        return None, state
+
     # -- autograd attributes ----------------------------------------------------------------------------
 
     @property

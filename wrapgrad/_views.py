@@ -176,7 +176,7 @@ def _live(root: Tensor) -> list[Tensor]:
     refs = getattr(root, "_views", None)
     if not refs:
         return []
-    live = [view for r in refs if (view := r()) is not None]
+    live = [view for r in refs if (view := r()) is not None and view._view[0] is root]
     if len(live) < len(refs):
         refs[:] = [weakref.ref(view) for view in live]
     return live
