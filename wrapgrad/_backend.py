@@ -8,7 +8,8 @@ theirs is seen or their namespace is asked for, never at ``import wrapgrad``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from types import ModuleType
 from typing import Any
 
@@ -144,9 +145,53 @@ class Backend:
         """
         if self.is_jax:
             return data.at[key].set(value)
+        if WRITE_IN_PLACE.get() is data:  # proven by owned_alone for this very array (views.py): no copy
+            data[key] = value
+            return data
         new = self.xp.asarray(data, copy=True)
         new[key] = value
         return new
+
+    def owned_alone(self, data: Any, views: Iterable[Any]) -> bool:
+        """True when nothing but its Tensor and the Tensors of ``views`` can see the numpy array ``data``,
+        so that writing into it in place is as good as copy-on-write (the write path of ``_views.py``).
+
+        The proof is :meth:`accumulate`'s: ``data`` owns its memory, and its references are its Tensor's
+        slot, this parameter and getrefcount's own, plus one per numpy view in
+        ``views`` (the ``_data`` of each live view Tensor of the base) whose only references are that
+        Tensor's slot, this loop's names and getrefcount's argument. Anything else that holds the array or a
+        view of it (a node that saved it for backward, a ``detach()``-ed Tensor, a user's ``np.asarray``)
+        adds a reference, and the answer is False. Other backends: always False.
+        """
+        if not (
+            _EXACT_REFCOUNTS
+            and self.is_numpy
+            and type(data) is self._ndarray
+            and data.base is None
+            and data.flags.writeable
+        ):
+            return False
+        expected = 3  # its slot, this parameter, getrefcount's argument (tests/test_views.py checks the count)
+        for view in views:
+            array = view._data
+            if type(array) is not self._ndarray or array.base is not data:
+                continue
+            # the view Tensor's slot, the local name `array`, getrefcount's argument
+            if sys.getrefcount(array) > 3:
+                return False
+            expected += 1
+        return sys.getrefcount(data) <= expected
+
+    def is_view_of(self, view: Any, data: Any) -> bool:
+        """True when ``view`` is a numpy view of the array ``data`` itself (so it shows ``data``'s values)."""
+        return self.is_numpy and type(view) is self._ndarray and view.base is data
+
+    def is_integer_scalar(self, k: Any) -> bool:
+        """True for an integer index that is not an array: a Python ``int`` or a numpy integer scalar
+        (numpy's basic indexing takes both, and so do wrapgrad's views)."""
+        if isinstance(k, int):
+            return not isinstance(k, bool)
+        return self.is_numpy and isinstance(k, self._np.integer)
 
     def vmap(self, fn: Callable[..., Any]) -> Callable[..., Any] | None:
         """``fn`` mapped over the leading axis of its arguments in one vectorized call, where the library
@@ -195,6 +240,10 @@ class _FunctionTable(dict[str, Callable[..., Any]]):
         fn = self[name] = self._resolve(name)
         return fn
 
+
+# The array that the next __setitem__ of the funnel may write into in place (set by _views.py, right after
+# Backend.owned_alone proved that no one else sees it). A ContextVar, so threads never see each other's.
+WRITE_IN_PLACE: ContextVar[Any] = ContextVar("wrapgrad_write_in_place", default=None)
 
 # Backend.accumulate reads reference counts to know that a buffer is the engine's alone. CPython up to 3.13
 # counts every reference; 3.14 may borrow references to locals, so a count could look lower than the truth.

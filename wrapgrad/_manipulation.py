@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import _views
 from ._apply import apply
 from ._tensor import Tensor
 
@@ -64,7 +65,8 @@ def moveaxis(x: Tensor, source: int | tuple[int, ...], destination: int | tuple[
 
 def permute_dims(x: Tensor, /, axes: tuple[int, ...]) -> Tensor:
     """``permute_dims`` of the array API standard (negative axes since 2025.12)."""
-    return apply("permute_dims", x, axes=tuple(axes))
+    axes = tuple(axes)
+    return _views.track(x, apply("permute_dims", x, axes=axes), ("permute_dims", axes))  # a view
 
 
 def repeat(x: Tensor, repeats: int | Tensor, /, *, axis: int | None = None) -> Tensor:

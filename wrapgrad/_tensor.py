@@ -81,15 +81,18 @@ class Tensor:
             [4.5, 4.5]])
     """
 
-    # _hooks (hooks of a leaf) is set only by register_hook: the funnel's _make never pays for it.
+    # _hooks (hooks of a leaf) is set only by register_hook: the funnel's _make never pays for it. Likewise
+    # _view ((root base, chain of steps) of a view) and _views (the live views of a root), set by _views.py.
     __slots__ = ("_data", "_backend", "_node", "_output_nr", "_requires_grad", "_grad", "_retains_grad",
-                 "_hooks", "__weakref__")
+                 "_hooks", "_view", "_views", "__weakref__")
 
     _data: Any
     _backend: Backend
     _node: Node | None
     _output_nr: int
     _requires_grad: bool
+    _view: tuple[Tensor, tuple[tuple[str, Any], ...]]
+    _views: list[weakref.ref[Tensor]]
 
     # Tensors are compared elementwise (__eq__), so they hash by identity, as torch's do.
     __hash__ = object.__hash__
@@ -125,6 +128,13 @@ class Tensor:
         t._grad = None
         t._retains_grad = False
         return t
+
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        # copy.copy (and pickle, where a backend allows it): a copy is a plain tensor, neither a view nor a
+        # base with views, as a copy of a numpy view is an array of its own.
+        state = {name: getattr(self, name) for name in Tensor.__slots__
+                 if name not in ("_view", "_views", "__weakref__") and hasattr(self, name)}
+        return None, state
 
     # -- autograd attributes ----------------------------------------------------------------------------
 
@@ -313,12 +323,12 @@ class Tensor:
         """Transpose of a two-dimensional array."""
         if self.ndim != 2:
             raise ValueError(f"T: only defined for 2-D arrays, got {self.ndim} dimensions (use mT)")
-        return apply("permute_dims", self, axes=(1, 0))
+        return _views.track(self, apply("permute_dims", self, axes=(1, 0)), ("permute_dims", (1, 0)))
 
     @property
     def mT(self) -> Tensor:
         """Transpose of the last two axes (a stack of matrices)."""
-        return apply("matrix_transpose", self)
+        return _views.track(self, apply("matrix_transpose", self), ("matrix_transpose", None))
 
     # -- leaving the tape -------------------------------------------------------------------------------
 
@@ -439,7 +449,11 @@ class Tensor:
         return apply("greater_equal", self, other)
 
     def __getitem__(self, key: Any, /) -> Tensor:
-        return apply("__getitem__", self, key=_unwrap_key(key, self._backend))
+        key = _unwrap_key(key, self._backend)
+        out: Tensor = apply("__getitem__", self, key=key)
+        if _views.is_view_key(key, self._backend):  # basic indexing: a view that writes through (_views.py)
+            _views.track(self, out, ("__getitem__", key))
+        return out
 
     def __gt__(self, other: Any, /) -> Tensor:
         return apply("greater", self, other)
@@ -484,7 +498,7 @@ class Tensor:
         return apply("bitwise_right_shift", self, other)
 
     def __setitem__(self, key: Any, value: Any, /) -> None:
-        self._assign(apply("__setitem__", self, value, key=_unwrap_key(key, self._backend)), "__setitem__")
+        _views.set_item(self, _unwrap_key(key, self._backend), value)  # through a view: into its base
 
     def __sub__(self, other: Any, /) -> Tensor:
         return apply("subtract", self, other)
@@ -538,6 +552,9 @@ class Tensor:
     # In-place operators. The spec allows them not to mutate: the wrapper rebinds its data and its node
     # (copy-on-write), so arrays saved for backward keep their values and jax's immutable arrays work.
     def _assign(self, result: Tensor, op: str) -> None:
+        if getattr(self, "_view", None) is not None:  # a write through a view goes to its base (_views.py)
+            _views.write_through(self, result, op)
+            return
         if self._node is None and self._requires_grad and _GRAD_ENABLED.get():
             raise RuntimeError(
                 f"{op}: a leaf tensor that requires grad is being used in an in-place operation. To keep the "
@@ -564,6 +581,8 @@ class Tensor:
             self._requires_grad = True
             if self._retains_grad:  # the tensor now retains the gradient of its new value (torch)
                 _graph.RETAINED.setdefault(self._node, {})[self._output_nr] = weakref.ref(self)
+        if getattr(self, "_views", None):  # its live views see the new value
+            _views.refresh(self)
 
     def __iadd__(self, other: Any, /) -> Tensor:
         self._assign(apply("add", self, other), "__iadd__")
@@ -640,4 +659,5 @@ def _check_same_backend(op: str, t: Tensor, backend: Backend) -> None:
         raise TypeError(f"{op}: arguments come from different array libraries ({backend.name}, {t._backend.name})")
 
 
+from . import _views  # noqa: E402  (views go through the funnel too)
 from ._apply import apply, apply_untracked  # noqa: E402  (the funnel needs Tensor; Tensor's methods need the funnel)
