@@ -71,8 +71,8 @@ class Backend:
         """Find the backend's function for ``name``.
 
         Besides the namespace's functions, the funnel also runs the array object's ``__getitem__``,
-        ``__setitem__`` and ``to_device``, and the internal ``_scatter_add``; ``stack`` and ``concat`` take
-        their arrays as separate arguments (each one gets its own edge on the tape).
+        ``__setitem__`` and ``to_device``, and the internal ``_scatter_add``, ``_times`` and ``_over``; ``stack``
+        and ``concat`` take their arrays as separate arguments (each one gets its own edge on the tape).
         """
         if name == "__getitem__":
             return _get_item
@@ -82,6 +82,10 @@ class Backend:
             return _with_positional_params(array_api_compat.to_device, ("device",))
         if name == "_scatter_add":
             return lambda values, positions, *, size: self.scatter_add(values, positions, size)
+        if name == "_times":  # the zero-cotangent guards of the rule table, recorded under create_graph
+            return self.times
+        if name == "_over":
+            return self.over
         obj: Any = self.xp
         for part in name.split("."):
             obj = getattr(obj, part, None)
@@ -147,6 +151,26 @@ class Backend:
         new = self.xp.asarray(data, copy=True)
         new[key] = value
         return new
+
+    def times(self, g: Any, d: Any) -> Any:
+        """``g * d``, with 0 wherever ``g`` is exactly 0, also where ``d`` is infinite or NaN.
+
+        The zero-cotangent guard of the gradient rules (``_derivatives._times``). numpy: one masked copy into
+        the product (``copyto(where=)``), no second array; other libraries: ``where`` (fused under jit).
+        """
+        return self._zero_where_zero(g, g * d)
+
+    def over(self, g: Any, d: Any) -> Any:
+        """``g / d``, with 0 wherever ``g`` is exactly 0, also where ``d`` is 0, infinite or NaN."""
+        return self._zero_where_zero(g, g / d)
+
+    def _zero_where_zero(self, g: Any, out: Any) -> Any:
+        if self.is_numpy and type(out) is self._ndarray:
+            # out is a fresh result of this very call, so writing into it is safe.
+            self._np.copyto(out, 0, where=self._np.equal(g, 0))
+            return out
+        xp = self.xp
+        return xp.where(g == 0, xp.zeros_like(out), out)
 
     def vmap(self, fn: Callable[..., Any]) -> Callable[..., Any] | None:
         """``fn`` mapped over the leading axis of its arguments in one vectorized call, where the library
