@@ -55,6 +55,8 @@ class Backend:
             self._ndarray = np.ndarray
             self._generic = np.generic
             self._np = np
+            self._copyto: Callable[..., Any] = np.copyto  # the zero-cotangent guard's fast path (times, over)
+            self._equal: Callable[..., Any] = np.equal
         # numpy turns 0-D results into numpy scalars; they must become 0-D arrays at the boundary. The funnel
         # calls normalize only for results that are not already of array_type (the hot path skips the call).
         self.normalize: Callable[[Any], Any] | None = self._normalize_numpy if self.is_numpy else None
@@ -158,19 +160,19 @@ class Backend:
         The zero-cotangent guard of the gradient rules (``_derivatives._times``). numpy: one masked copy into
         the product (``copyto(where=)``), no second array; other libraries: ``where`` (fused under jit).
         """
-        return self._zero_where_zero(g, g * d)
+        out = g * d
+        if type(out) is self.array_type:  # numpy (array_type is None elsewhere): out is this call's own array
+            self._copyto(out, 0, where=self._equal(g, 0))
+            return out
+        return self.xp.where(g == 0, self.xp.zeros_like(out), out)
 
     def over(self, g: Any, d: Any) -> Any:
         """``g / d``, with 0 wherever ``g`` is exactly 0, also where ``d`` is 0, infinite or NaN."""
-        return self._zero_where_zero(g, g / d)
-
-    def _zero_where_zero(self, g: Any, out: Any) -> Any:
-        if self.is_numpy and type(out) is self._ndarray:
-            # out is a fresh result of this very call, so writing into it is safe.
-            self._np.copyto(out, 0, where=self._np.equal(g, 0))
+        out = g / d
+        if type(out) is self.array_type:
+            self._copyto(out, 0, where=self._equal(g, 0))
             return out
-        xp = self.xp
-        return xp.where(g == 0, xp.zeros_like(out), out)
+        return self.xp.where(g == 0, self.xp.zeros_like(out), out)
 
     def vmap(self, fn: Callable[..., Any]) -> Callable[..., Any] | None:
         """``fn`` mapped over the leading axis of its arguments in one vectorized call, where the library

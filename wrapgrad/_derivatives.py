@@ -11,7 +11,9 @@ is ``dL/dx + i dL/dy``, so a holomorphic ``f`` has the rule ``g * conj(f'(z))``.
 
 Conventions at kinks (documented in README, tested identically on every backend): ``abs'(0) = 0``;
 ``maximum``/``minimum`` ties split 0.5/0.5; ``max``/``min`` reduction ties split evenly; ``clip`` passes the
-gradient at its inclusive bounds; ``pow``'s exponent gradient is 0 where the base is 0.
+gradient at its inclusive bounds; ``pow``'s exponent gradient is 0 where the base is 0. A cotangent element
+that is exactly 0 contributes exactly 0, even through an infinite or NaN local derivative: the rules whose
+local derivative can be non-finite multiply (divide) through ``_times`` (``_over``), see below.
 """
 
 from __future__ import annotations
@@ -92,26 +94,32 @@ def _times(xp: Any, g: Any, d: Any) -> Any:
     """``g * d``, 0 wherever ``g`` is exactly 0 (even where ``d`` is infinite or NaN)."""
     if not ZERO_COTANGENTS.get() or (type(d) in _FINITE_SCALARS and math.isfinite(d)):
         return g * d
-    return _guarded("_times", xp, g, d)
+    if ANOMALY.on:
+        note_masked(g, d)
+    backend = _BACKENDS.get(id(xp))  # a raw namespace (plain backward): the backend computes it
+    if backend is not None:
+        return backend.times(g, d)
+    return _guarded_elsewhere("_times", xp, g, d)
 
 
 def _over(xp: Any, g: Any, d: Any) -> Any:
     """``g / d``, 0 wherever ``g`` is exactly 0 (even where ``d`` is 0, infinite or NaN)."""
     if not ZERO_COTANGENTS.get() or (type(d) in _FINITE_SCALARS and d != 0 and math.isfinite(d)):
         return g / d
-    return _guarded("_over", xp, g, d)
-
-
-def _guarded(name: str, xp: Any, g: Any, d: Any) -> Any:
     if ANOMALY.on:
-        note_masked(g, d, quotient=name == "_over")
-    backend = _BACKENDS.get(id(xp))  # a raw namespace (plain backward): the backend computes it
-    if backend is None:
-        if _namespace_backend(xp) is not None:  # wrapgrad's namespace (create_graph): a recorded op
-            from ._apply import apply
+        note_masked(g, d, quotient=True)
+    backend = _BACKENDS.get(id(xp))
+    if backend is not None:
+        return backend.over(g, d)
+    return _guarded_elsewhere("_over", xp, g, d)
 
-            return apply(name, g, d)
-        backend = backend_for(xp)
+
+def _guarded_elsewhere(name: str, xp: Any, g: Any, d: Any) -> Any:
+    if _namespace_backend(xp) is not None:  # wrapgrad's namespace (create_graph): a recorded op
+        from ._apply import apply
+
+        return apply(name, g, d)
+    backend = backend_for(xp)  # a raw namespace seen for the first time
     return backend.times(g, d) if name == "_times" else backend.over(g, d)
 
 
