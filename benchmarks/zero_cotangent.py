@@ -8,8 +8,10 @@ with the default rule (a cotangent element that is exactly 0 contributes 0) and 
 best and the median of the rounds and the ratio on/off; the issue aims at <= 1.15 for W3.
 
 It also prints the deterministic costs, which need no quiet machine: the nodes of one backward, how many of
-their rules went through the guard (``Backend.times`` / ``Backend.over``), the numpy calls that adds (two
-per guard on numpy: ``equal`` and ``copyto(where=)``), and the elements those calls touch. Gradients with
+their rules went through the guard (``Backend.times`` / ``Backend.over``), the numpy calls that adds
+(``equal`` and ``copyto(where=)``: two per guard, two per chunk of 2**16 elements on large arrays, which
+keeps the mask small), the elements those calls touch, and the peak memory of
+one forward+backward as tracemalloc counts it (the guard's boolean mask is its only temporary). Gradients with
 the guard on and off are checked to be bitwise equal first (no cotangent of these workloads is 0).
 """
 
@@ -21,6 +23,7 @@ import _env  # must come first: pins BLAS/OpenMP/XLA to one thread
 
 import argparse
 import math
+import tracemalloc
 
 import numpy as np
 import workloads
@@ -29,8 +32,6 @@ from harness import Task, fmt_time, run_interleaved
 import wrapgrad
 import wrapgrad.numpy as wnp
 from wrapgrad import _backend
-
-NUMPY_CALLS_PER_GUARD = 2  # np.equal(g, 0) and np.copyto(out, 0, where=...): see Backend.times
 
 
 def bind(key: str, dtype: type) -> tuple:
@@ -70,10 +71,12 @@ def count_nodes(loss) -> int:
 
 
 def deterministic_costs(guarded, forward) -> dict:
-    """Count the guard's calls in one backward, and the elements they touch."""
+    """Count the guard's calls in one backward, the numpy calls they make, and the elements they touch."""
     calls = {"times": 0, "over": 0}
     elements = [0]
+    numpy_calls = [0]
     real = {name: getattr(_backend.Backend, name) for name in calls}
+    numpy_backend = _backend.backend_for(np)
 
     def counting(name):
         def call(self, g, d):
@@ -84,17 +87,40 @@ def deterministic_costs(guarded, forward) -> dict:
 
         return call
 
+    def counting_numpy(fn):
+        def call(*args, **kwargs):
+            numpy_calls[0] += 1
+            return fn(*args, **kwargs)
+
+        return call
+
     nodes = count_nodes(forward())
     for name in calls:
         setattr(_backend.Backend, name, counting(name))
+    real_copyto, real_equal = numpy_backend._copyto, numpy_backend._equal
+    numpy_backend._copyto, numpy_backend._equal = counting_numpy(real_copyto), counting_numpy(real_equal)
     try:
         guarded()
     finally:
         for name, fn in real.items():
             setattr(_backend.Backend, name, fn)
+        numpy_backend._copyto, numpy_backend._equal = real_copyto, real_equal
     n_guards = calls["times"] + calls["over"]
     return {"nodes": nodes, "guards": n_guards, "times": calls["times"], "over": calls["over"],
-            "numpy_calls": NUMPY_CALLS_PER_GUARD * n_guards, "elements": elements[0]}
+            "numpy_calls": numpy_calls[0], "elements": elements[0]}
+
+
+def traced_peak(fn) -> int:
+    """Peak bytes allocated during ``fn()`` as tracemalloc sees them (numpy reports its buffers to it)."""
+    fn()  # warm: first-call allocations are not the guard's
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
 
 
 def main() -> None:
@@ -115,16 +141,19 @@ def main() -> None:
             if not np.array_equal(a, b):
                 raise SystemExit(f"{key}: the gradients with the guard on and off differ")
         costs[key] = deterministic_costs(guarded, forward)
+        costs[key]["peak_guard"], costs[key]["peak_ieee"] = traced_peak(guarded), traced_peak(ieee)
         tasks += [Task((key, "guard"), guarded), Task((key, "ieee"), ieee)]
 
     print(f"zero-cotangent guard, wrapgrad over numpy, {args.dtype}, forward+backward, 1 thread, "
           f"{args.rounds} interleaved rounds")
     print("\ndeterministic, per backward:")
-    print(f"{'workload':9s} {'nodes':>6s} {'guarded rules':>14s} {'extra numpy calls':>18s} {'elements guarded':>17s}")
+    print(f"{'workload':9s} {'nodes':>6s} {'guarded rules':>22s} {'extra numpy calls':>18s} {'elements guarded':>17s} "
+          f"{'peak MiB guard / ieee':>22s}")
     for key in keys:
         c = costs[key]
-        print(f"{key:9s} {c['nodes']:6d} {c['guards']:>6d} ({c['times']} x, {c['over']} /) "
-              f"{c['numpy_calls']:>11d} {c['elements']:>17,d}")
+        guards = f"{c['guards']} ({c['times']} times, {c['over']} over)"
+        peaks = f"{c['peak_guard'] / 2**20:.2f} / {c['peak_ieee'] / 2**20:.2f}"
+        print(f"{key:9s} {c['nodes']:6d} {guards:>22s} {c['numpy_calls']:>18d} {c['elements']:>17,d} {peaks:>22s}")
 
     run_interleaved(tasks, args.rounds, args.min_sample)
     by_key = {t.key: t for t in tasks}

@@ -360,3 +360,28 @@ def test_detect_anomaly_reports_the_masked_places(xp) -> None:
     with wrapgrad.detect_anomaly(), warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing masked: nothing reported
         xp.sum(xp.sqrt(clean) * xp.log(clean)).backward()
+
+
+@pytest.mark.parametrize("size", [7, 70_000, 300_001])
+def test_the_numpy_fast_path_is_the_portable_guard(size: int) -> None:
+    # Backend.times/over on numpy write 0 into the product through a mask (in chunks on large arrays); the
+    # portable form is where(g == 0, 0, g * d). Zeros, infs and nans in every combination, and the shapes
+    # the rules send: alike, g broadcast (a stride-0 view, as sum's cotangent), d broadcast, g transposed.
+    import array_api_compat.numpy as compat
+
+    backend = _backend.backend_for(compat)
+    rng = np.random.default_rng(size)
+    g = rng.standard_normal(size)
+    g[::5] = 0.0
+    g[1::11] = -0.0
+    d = rng.standard_normal(size)
+    d[::3], d[1::7], d[2::13] = np.inf, np.nan, 0.0
+    square = rng.standard_normal((int(size**0.5) + 1,) * 2)
+    square[::2] = 0.0
+    cases = [(g, d), (np.broadcast_to(np.float64(0.0), (size,)), d), (g, d[:1]), (square.T, np.inf * square),
+             (g.astype(np.complex128) * 1j, d)]
+    with np.errstate(all="ignore"):
+        for x1, x2 in cases:
+            for ours, plain in ((backend.times, np.multiply), (backend.over, np.divide)):
+                expected = np.where(x1 == 0, 0.0, plain(x1, x2))
+                np.testing.assert_array_equal(ours(x1, x2), expected)

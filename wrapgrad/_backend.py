@@ -157,11 +157,14 @@ class Backend:
     def times(self, g: Any, d: Any) -> Any:
         """``g * d``, with 0 wherever ``g`` is exactly 0, also where ``d`` is infinite or NaN.
 
-        The zero-cotangent guard of the gradient rules (``_derivatives._times``). numpy: one masked copy into
-        the product (``copyto(where=)``), no second array; other libraries: ``where`` (fused under jit).
+        The zero-cotangent guard of the gradient rules (``_derivatives._times``). numpy: a masked copy of 0
+        into the product itself (``copyto(where=)``), no second array; other libraries: ``where`` (fused
+        under jit).
         """
         out = g * d
-        if type(out) is self.array_type:  # numpy (array_type is None elsewhere): out is this call's own array
+        if self.is_numpy and type(out) is self._ndarray:  # out is this call's own array: safe to write into
+            if out.size > _GUARD_CHUNK:
+                return self._zero_where_zero_in_chunks(g, out)
             self._copyto(out, 0, where=self._equal(g, 0))
             return out
         return self.xp.where(g == 0, self.xp.zeros_like(out), out)
@@ -169,10 +172,31 @@ class Backend:
     def over(self, g: Any, d: Any) -> Any:
         """``g / d``, with 0 wherever ``g`` is exactly 0, also where ``d`` is 0, infinite or NaN."""
         out = g / d
-        if type(out) is self.array_type:
+        if self.is_numpy and type(out) is self._ndarray:
+            if out.size > _GUARD_CHUNK:
+                return self._zero_where_zero_in_chunks(g, out)
             self._copyto(out, 0, where=self._equal(g, 0))
             return out
         return self.xp.where(g == 0, self.xp.zeros_like(out), out)
+
+    def _zero_where_zero_in_chunks(self, g: Any, out: Any) -> Any:
+        # A boolean mask of a large array is one more temporary at the peak of backward (1/8 of a float64
+        # array): build it chunk by chunk in one small buffer instead, where g and out have one shape.
+        np = self._np
+        # out must flatten to a view (it is written into); g only read, so a 1-D g may have any strides (the
+        # stride-0 broadcast of sum's cotangent, most often).
+        if g.shape != out.shape or not out.flags.c_contiguous or not (g.ndim == 1 or g.flags.c_contiguous):
+            self._copyto(out, 0, where=self._equal(g, 0))
+            return out
+        flat_g, flat_out = g.reshape(-1), out.reshape(-1)
+        mask = np.empty(_GUARD_CHUNK, dtype=bool)
+        size = flat_out.shape[0]
+        for start in range(0, size, _GUARD_CHUNK):
+            stop = min(start + _GUARD_CHUNK, size)
+            chunk_mask = mask[: stop - start]
+            self._equal(flat_g[start:stop], 0, out=chunk_mask)
+            self._copyto(flat_out[start:stop], 0, where=chunk_mask)
+        return out
 
     def vmap(self, fn: Callable[..., Any]) -> Callable[..., Any] | None:
         """``fn`` mapped over the leading axis of its arguments in one vectorized call, where the library
@@ -221,6 +245,9 @@ class _FunctionTable(dict[str, Callable[..., Any]]):
         fn = self[name] = self._resolve(name)
         return fn
 
+
+# The zero-cotangent guard (Backend.times, Backend.over) masks numpy arrays larger than this in chunks.
+_GUARD_CHUNK = 1 << 16
 
 # Backend.accumulate reads reference counts to know that a buffer is the engine's alone. CPython up to 3.13
 # counts every reference; 3.14 may borrow references to locals, so a count could look lower than the truth.
