@@ -25,12 +25,14 @@ from ._functional import grad, hessian, jacfwd, jacobian, jacrev, jvp, tree_flat
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._gradcheck import GradcheckError, gradcheck
 from ._namespace import namespace
+from ._zero_cotangent import ieee_cotangents
 
 __all__ = [
     "AnomalyError", "Function", "FunctionCtx", "GradcheckError", "RemovableHandle", "Tensor", "autograd_grad",
     "checkpoint", "custom_vjp", "detect_anomaly", "enable_grad", "grad", "gradcheck", "hessian", "is_anomaly_enabled",
     "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "namespace", "no_grad", "set_grad_enabled",
     "stop_gradient", "tree_flatten", "tree_unflatten", "value_and_grad", "vjp",
+    "ieee_cotangents",
 ]
 
 

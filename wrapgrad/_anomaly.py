@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import traceback
+import warnings
 from types import TracebackType
 from typing import Any
 
 from ._graph import ANOMALY, Node
+from ._zero_cotangent import take_masked
 
 __all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_enabled"]
 
 _WHERE_HINT = (
     "If this value is discarded later (for example in the unselected branch of where(x > 0, sqrt(x), 0)), "
-    "the forward result looks fine but the gradient is still NaN, because backward multiplies the zero "
-    "cotangent of the discarded branch by an infinite or NaN local derivative. Guard the input instead, "
+    "the forward result looks fine and by default the gradient is too (a zero cotangent stays zero), but "
+    "under wrapgrad.ieee_cotangents() it is NaN, because backward then multiplies the zero cotangent of the "
+    "discarded branch by an infinite or NaN local derivative. There, guard the input instead, "
     "e.g. where(x > 0, sqrt(where(x > 0, x, 1)), 0)."
 )
 
@@ -36,6 +39,10 @@ class detect_anomaly(contextlib.ContextDecorator):
     the operation; in backward it names the node (``SqrtBackward0``) and shows where its forward operation was
     called. Process-wide, like ``torch.autograd.detect_anomaly``; use it as a context manager or decorator.
 
+    It also warns (``RuntimeWarning``), naming the node, at each place where a zero cotangent met an infinite
+    or NaN local derivative and the zero-cotangent rule made the gradient 0 there (see
+    :class:`wrapgrad.ieee_cotangents`): the places where PyTorch would have produced NaN.
+
     Parameters
     ----------
     check_forward : bool
@@ -45,9 +52,12 @@ class detect_anomaly(contextlib.ContextDecorator):
 
     Examples
     --------
-    >>> with wrapgrad.detect_anomaly(check_forward=False):
+    >>> with wrapgrad.detect_anomaly(check_forward=False), wrapgrad.ieee_cotangents():
     ...     y = xp.where(x > 0, xp.sqrt(x), 0.0)
     ...     xp.sum(y).backward()      # AnomalyError: SqrtBackward0 returned NaN ... (forward sqrt called at ...)
+    >>> with wrapgrad.detect_anomaly(check_forward=False):
+    ...     y = xp.where(x > 0, xp.sqrt(x), 0.0)
+    ...     xp.sum(y).backward()      # RuntimeWarning: SqrtBackward0: a zero cotangent met ... ; gradient 0
     """
 
     def __init__(self, check_forward: bool = True) -> None:
@@ -56,6 +66,7 @@ class detect_anomaly(contextlib.ContextDecorator):
 
     def __enter__(self) -> detect_anomaly:
         self._previous.append((ANOMALY.on, ANOMALY.check_forward))
+        take_masked()  # forget counts that an interrupted backward left behind
         ANOMALY.on = True
         ANOMALY.check_forward = self.check_forward
         return self
@@ -121,6 +132,7 @@ def record_forward(node: Node, outputs: Any, inputs: Any) -> None:
 
 def check_backward(node: Node, g: Any, grads: list[Any]) -> None:
     """Called by the engine after each node's rule while anomaly mode is on."""
+    _report_masked(node)
     backend = node.backend
     incoming = g if isinstance(g, list) else [g]
     if any(_bad(backend, gi) for gi in incoming if gi is not None):
@@ -142,3 +154,19 @@ def check_backward(node: Node, g: Any, grads: list[Any]) -> None:
             f"detect_anomaly: {node.type_name()} returned {kind} in the gradient of its argument {i} "
             f"({_count(backend, gi)}) from a finite incoming gradient.{cause}{trace}"
         )
+
+
+def _report_masked(node: Node) -> None:
+    """Warn, naming the node, where its rule's zero-cotangent guard turned 0 * (inf or nan) into 0."""
+    masked = take_masked()
+    if not masked:
+        return
+    counts = ", ".join(f"{n} of {total} elements" for n, total in masked)
+    where = ANOMALY.where_created.get(node)
+    trace = f"\nThe forward {node.name} was called at:\n{where}" if where else ""
+    warnings.warn(
+        f"detect_anomaly: {node.type_name()}: a zero cotangent met an infinite or NaN local derivative "
+        f"({counts}); the gradient there is 0, not NaN (wrapgrad.ieee_cotangents() gives IEEE's NaN).{trace}",
+        RuntimeWarning,
+        stacklevel=2,
+    )

@@ -56,6 +56,8 @@ class Backend:
             self._ndarray = np.ndarray
             self._generic = np.generic
             self._np = np
+            self._copyto: Callable[..., Any] = np.copyto  # the zero-cotangent guard's fast path (times, over)
+            self._equal: Callable[..., Any] = np.equal
         # numpy turns 0-D results into numpy scalars; they must become 0-D arrays at the boundary. The funnel
         # calls normalize only for results that are not already of array_type (the hot path skips the call).
         self.normalize: Callable[[Any], Any] | None = self._normalize_numpy if self.is_numpy else None
@@ -72,8 +74,8 @@ class Backend:
         """Find the backend's function for ``name``.
 
         Besides the namespace's functions, the funnel also runs the array object's ``__getitem__``,
-        ``__setitem__`` and ``to_device``, and the internal ``_scatter_add``; ``stack`` and ``concat`` take
-        their arrays as separate arguments (each one gets its own edge on the tape).
+        ``__setitem__`` and ``to_device``, and the internal ``_scatter_add``, ``_times`` and ``_over``; ``stack``
+        and ``concat`` take their arrays as separate arguments (each one gets its own edge on the tape).
         """
         if name == "__getitem__":
             return _get_item
@@ -83,6 +85,10 @@ class Backend:
             return _with_positional_params(array_api_compat.to_device, ("device",))
         if name == "_scatter_add":
             return lambda values, positions, *, size: self.scatter_add(values, positions, size)
+        if name == "_times":  # the zero-cotangent guards of the rule table, recorded under create_graph
+            return self.times
+        if name == "_over":
+            return self.over
         obj: Any = self.xp
         for part in name.split("."):
             obj = getattr(obj, part, None)
@@ -192,6 +198,49 @@ class Backend:
         if isinstance(k, int):
             return not isinstance(k, bool)
         return self.is_numpy and isinstance(k, self._np.integer)
+    def times(self, g: Any, d: Any) -> Any:
+        """``g * d``, with 0 wherever ``g`` is exactly 0, also where ``d`` is infinite or NaN.
+
+        The zero-cotangent guard of the gradient rules (``_derivatives._times``). numpy: a masked copy of 0
+        into the product itself (``copyto(where=)``), no second array; other libraries: ``where`` (fused
+        under jit).
+        """
+        out = g * d
+        if self.is_numpy and type(out) is self._ndarray:  # out is this call's own array: safe to write into
+            if out.size > _GUARD_CHUNK:
+                return self._zero_where_zero_in_chunks(g, out)
+            self._copyto(out, 0, where=self._equal(g, 0))
+            return out
+        return self.xp.where(g == 0, self.xp.zeros_like(out), out)
+
+    def over(self, g: Any, d: Any) -> Any:
+        """``g / d``, with 0 wherever ``g`` is exactly 0, also where ``d`` is 0, infinite or NaN."""
+        out = g / d
+        if self.is_numpy and type(out) is self._ndarray:
+            if out.size > _GUARD_CHUNK:
+                return self._zero_where_zero_in_chunks(g, out)
+            self._copyto(out, 0, where=self._equal(g, 0))
+            return out
+        return self.xp.where(g == 0, self.xp.zeros_like(out), out)
+
+    def _zero_where_zero_in_chunks(self, g: Any, out: Any) -> Any:
+        # A boolean mask of a large array is one more temporary at the peak of backward (1/8 of a float64
+        # array): build it chunk by chunk in one small buffer instead, where g and out have one shape.
+        np = self._np
+        # out must flatten to a view (it is written into); g only read, so a 1-D g may have any strides (the
+        # stride-0 broadcast of sum's cotangent, most often).
+        if g.shape != out.shape or not out.flags.c_contiguous or not (g.ndim == 1 or g.flags.c_contiguous):
+            self._copyto(out, 0, where=self._equal(g, 0))
+            return out
+        flat_g, flat_out = g.reshape(-1), out.reshape(-1)
+        mask = np.empty(_GUARD_CHUNK, dtype=bool)
+        size = flat_out.shape[0]
+        for start in range(0, size, _GUARD_CHUNK):
+            stop = min(start + _GUARD_CHUNK, size)
+            chunk_mask = mask[: stop - start]
+            self._equal(flat_g[start:stop], 0, out=chunk_mask)
+            self._copyto(flat_out[start:stop], 0, where=chunk_mask)
+        return out
 
     def vmap(self, fn: Callable[..., Any]) -> Callable[..., Any] | None:
         """``fn`` mapped over the leading axis of its arguments in one vectorized call, where the library
@@ -244,6 +293,8 @@ class _FunctionTable(dict[str, Callable[..., Any]]):
 # The array that the next __setitem__ of the funnel may write into in place (set by _views.py, right after
 # Backend.owned_alone proved that no one else sees it). A ContextVar, so threads never see each other's.
 WRITE_IN_PLACE: ContextVar[Any] = ContextVar("wrapgrad_write_in_place", default=None)
+# The zero-cotangent guard (Backend.times, Backend.over) masks numpy arrays larger than this in chunks.
+_GUARD_CHUNK = 1 << 16
 
 # Backend.accumulate reads reference counts to know that a buffer is the engine's alone. CPython up to 3.13
 # counts every reference; 3.14 may borrow references to locals, so a count could look lower than the truth.

@@ -11,7 +11,9 @@ is ``dL/dx + i dL/dy``, so a holomorphic ``f`` has the rule ``g * conj(f'(z))``.
 
 Conventions at kinks (documented in README, tested identically on every backend): ``abs'(0) = 0``;
 ``maximum``/``minimum`` ties split 0.5/0.5; ``max``/``min`` reduction ties split evenly; ``clip`` passes the
-gradient at its inclusive bounds; ``pow``'s exponent gradient is 0 where the base is 0.
+gradient at its inclusive bounds; ``pow``'s exponent gradient is 0 where the base is 0. A cotangent element
+that is exactly 0 contributes exactly 0, even through an infinite or NaN local derivative: the rules whose
+local derivative can be non-finite multiply (divide) through ``_times`` (``_over``), see below.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ._graph import Rule
+from ._backend import _BACKENDS, backend_for
+from ._graph import ANOMALY, Rule
+from ._zero_cotangent import ZERO_COTANGENTS, note_masked
 
 __all__ = ["NON_DIFFERENTIABLE", "RULES", "ZERO_GRADIENT", "defvjp", "defvjp_joint"]
 
@@ -73,6 +77,50 @@ def cj(xp: Any, a: Any) -> Any:
     if known is None:
         return xp.conj(a) if _dtype_is_complex(xp, a.dtype) else a
     return xp.conj(a) if known[1] else a
+
+
+# -- the zero-cotangent guard: a cotangent element that is exactly 0 contributes exactly 0 ----------------
+# Every rule whose local derivative can be infinite or NaN multiplies (or divides) the cotangent through one
+# of these two, so that 0 * inf is 0, not NaN (README, conventions; wrapgrad.ieee_cotangents switches it off,
+# and then they are the plain product or quotient, the very operations the rules ran before). On raw arrays
+# the backend computes them (numpy: one masked copy into the product); under create_graph they are recorded
+# ops of their own, linear in the cotangent, so that second derivatives and the transposed VJP of jvp (which
+# starts from an all-zero cotangent) see the derivative d, not the mask.
+
+_FINITE_SCALARS = (int, float)
+
+
+def _times(xp: Any, g: Any, d: Any) -> Any:
+    """``g * d``, 0 wherever ``g`` is exactly 0 (even where ``d`` is infinite or NaN)."""
+    if not ZERO_COTANGENTS.get() or (type(d) in _FINITE_SCALARS and math.isfinite(d)):
+        return g * d
+    if ANOMALY.on:
+        note_masked(g, d)
+    backend = _BACKENDS.get(id(xp))  # a raw namespace (plain backward): the backend computes it
+    if backend is not None:
+        return backend.times(g, d)
+    return _guarded_elsewhere("_times", xp, g, d)
+
+
+def _over(xp: Any, g: Any, d: Any) -> Any:
+    """``g / d``, 0 wherever ``g`` is exactly 0 (even where ``d`` is 0, infinite or NaN)."""
+    if not ZERO_COTANGENTS.get() or (type(d) in _FINITE_SCALARS and d != 0 and math.isfinite(d)):
+        return g / d
+    if ANOMALY.on:
+        note_masked(g, d, quotient=True)
+    backend = _BACKENDS.get(id(xp))
+    if backend is not None:
+        return backend.over(g, d)
+    return _guarded_elsewhere("_over", xp, g, d)
+
+
+def _guarded_elsewhere(name: str, xp: Any, g: Any, d: Any) -> Any:
+    if _namespace_backend(xp) is not None:  # wrapgrad's namespace (create_graph): a recorded op
+        from ._apply import apply
+
+        return apply(name, g, d)
+    backend = backend_for(xp)  # a raw namespace seen for the first time
+    return backend.times(g, d) if name == "_times" else backend.over(g, d)
 
 
 def _zeros(xp: Any, g: Any) -> Any:
@@ -197,19 +245,19 @@ def _gather_vjp(xp: Any, g: Any, shape: tuple[int, ...], positions: Any) -> Any:
 # Element-wise functions
 # ======================================================================================================
 
-defvjp("abs", lambda xp, g, ans, x: g * xp.sign(x))  # abs'(0) = 0 (torch); complex: g * z/|z|
-defvjp("acos", lambda xp, g, ans, x: -g / cj(xp, xp.sqrt(1 - x * x)))
-defvjp("acosh", lambda xp, g, ans, x: g / cj(xp, xp.sqrt(x - 1) * xp.sqrt(x + 1)))
+defvjp("abs", lambda xp, g, ans, x: _times(xp, g, xp.sign(x)))  # abs'(0) = 0 (torch); complex: g * z/|z|
+defvjp("acos", lambda xp, g, ans, x: _over(xp, -g, cj(xp, xp.sqrt(1 - x * x))))
+defvjp("acosh", lambda xp, g, ans, x: _over(xp, g, cj(xp, xp.sqrt(x - 1) * xp.sqrt(x + 1))))
 defvjp("add", lambda xp, g, ans, x1, x2: g, lambda xp, g, ans, x1, x2: g, uses_args=False)
-defvjp("asin", lambda xp, g, ans, x: g / cj(xp, xp.sqrt(1 - x * x)))
-defvjp("asinh", lambda xp, g, ans, x: g / cj(xp, xp.sqrt(x * x + 1)))
-defvjp("atan", lambda xp, g, ans, x: g / cj(xp, 1 + x * x))
+defvjp("asin", lambda xp, g, ans, x: _over(xp, g, cj(xp, xp.sqrt(1 - x * x))))
+defvjp("asinh", lambda xp, g, ans, x: _over(xp, g, cj(xp, xp.sqrt(x * x + 1))))
+defvjp("atan", lambda xp, g, ans, x: _over(xp, g, cj(xp, 1 + x * x)))
 defvjp(
     "atan2",  # real only; at the origin both partials are 0
-    lambda xp, g, ans, x1, x2: g * _safe_divide(xp, x2 * xp.ones_like(g), x1 * x1 + x2 * x2),
-    lambda xp, g, ans, x1, x2: g * _safe_divide(xp, -x1 * xp.ones_like(g), x1 * x1 + x2 * x2),
+    lambda xp, g, ans, x1, x2: _times(xp, g, _safe_divide(xp, x2 * xp.ones_like(g), x1 * x1 + x2 * x2)),
+    lambda xp, g, ans, x1, x2: _times(xp, g, _safe_divide(xp, -x1 * xp.ones_like(g), x1 * x1 + x2 * x2)),
 )
-defvjp("atanh", lambda xp, g, ans, x: g / cj(xp, 1 - x * x))
+defvjp("atanh", lambda xp, g, ans, x: _over(xp, g, cj(xp, 1 - x * x)))
 defvjp("ceil", lambda xp, g, ans, x: _zeros(xp, g), uses_args=False)
 
 
@@ -241,19 +289,19 @@ defvjp(
 defvjp("conj", lambda xp, g, ans, x: xp.conj(g), uses_args=False)
 defvjp(
     "copysign",  # |x1| with x2's sign: d/dx1 = result/x1 (0 at x1 = 0, torch); d/dx2 = 0 almost everywhere
-    lambda xp, g, ans, x1, x2: g * _safe_divide(xp, ans, x1 * xp.ones_like(ans)),
+    lambda xp, g, ans, x1, x2: _times(xp, g, _safe_divide(xp, ans, x1 * xp.ones_like(ans))),
     lambda xp, g, ans, x1, x2: _zeros(xp, g),
     uses_ans=True,
 )
-defvjp("cos", lambda xp, g, ans, x: -g * cj(xp, xp.sin(x)))
-defvjp("cosh", lambda xp, g, ans, x: g * cj(xp, xp.sinh(x)))
+defvjp("cos", lambda xp, g, ans, x: _times(xp, -g, cj(xp, xp.sin(x))))
+defvjp("cosh", lambda xp, g, ans, x: _times(xp, g, cj(xp, xp.sinh(x))))
 defvjp(
     "divide",  # from the arguments alone: saving the quotient too would keep one more array alive
-    lambda xp, g, ans, x1, x2: g / cj(xp, x2),
-    lambda xp, g, ans, x1, x2: -g * cj(xp, x1 / (x2 * x2)),
+    lambda xp, g, ans, x1, x2: _over(xp, g, cj(xp, x2)),
+    lambda xp, g, ans, x1, x2: _times(xp, -g, cj(xp, x1 / (x2 * x2))),
 )
-defvjp("exp", lambda xp, g, ans, x: g * cj(xp, ans), uses_args=False, uses_ans=True)
-defvjp("expm1", lambda xp, g, ans, x: g * cj(xp, ans + 1), uses_args=False, uses_ans=True)
+defvjp("exp", lambda xp, g, ans, x: _times(xp, g, cj(xp, ans)), uses_args=False, uses_ans=True)
+defvjp("expm1", lambda xp, g, ans, x: _times(xp, g, cj(xp, ans + 1)), uses_args=False, uses_ans=True)
 defvjp("floor", lambda xp, g, ans, x: _zeros(xp, g), uses_args=False)
 defvjp(
     "floor_divide",
@@ -263,19 +311,19 @@ defvjp(
 )
 defvjp(
     "hypot",  # at the origin both partials are 0
-    lambda xp, g, ans, x1, x2: g * _safe_divide(xp, x1 * xp.ones_like(ans), ans),
-    lambda xp, g, ans, x1, x2: g * _safe_divide(xp, x2 * xp.ones_like(ans), ans),
+    lambda xp, g, ans, x1, x2: _times(xp, g, _safe_divide(xp, x1 * xp.ones_like(ans), ans)),
+    lambda xp, g, ans, x1, x2: _times(xp, g, _safe_divide(xp, x2 * xp.ones_like(ans), ans)),
     uses_ans=True,
 )
 defvjp("imag", lambda xp, g, ans, x: 1j * g, uses_args=False)  # d/dy of L: grad_z = i*g
-defvjp("log", lambda xp, g, ans, x: g / cj(xp, x))
-defvjp("log1p", lambda xp, g, ans, x: g / cj(xp, 1 + x))
-defvjp("log2", lambda xp, g, ans, x: g / cj(xp, x * math.log(2)))
-defvjp("log10", lambda xp, g, ans, x: g / cj(xp, x * math.log(10)))
+defvjp("log", lambda xp, g, ans, x: _over(xp, g, cj(xp, x)))
+defvjp("log1p", lambda xp, g, ans, x: _over(xp, g, cj(xp, 1 + x)))
+defvjp("log2", lambda xp, g, ans, x: _over(xp, g, cj(xp, x * math.log(2))))
+defvjp("log10", lambda xp, g, ans, x: _over(xp, g, cj(xp, x * math.log(10))))
 defvjp(
     "logaddexp",
-    lambda xp, g, ans, x1, x2: g * xp.exp(x1 - ans),
-    lambda xp, g, ans, x1, x2: g * xp.exp(x2 - ans),
+    lambda xp, g, ans, x1, x2: _times(xp, g, xp.exp(x1 - ans)),
+    lambda xp, g, ans, x1, x2: _times(xp, g, xp.exp(x2 - ans)),
     uses_ans=True,
 )
 
@@ -295,7 +343,11 @@ defvjp(
     lambda xp, g, ans, x1, x2: _tie_weight(xp, g, x1 < x2, x1 == x2),
     lambda xp, g, ans, x1, x2: _tie_weight(xp, g, x2 < x1, x1 == x2),
 )
-defvjp("multiply", lambda xp, g, ans, x1, x2: g * cj(xp, x2), lambda xp, g, ans, x1, x2: g * cj(xp, x1))
+defvjp(
+    "multiply",
+    lambda xp, g, ans, x1, x2: _times(xp, g, cj(xp, x2)),
+    lambda xp, g, ans, x1, x2: _times(xp, g, cj(xp, x1)),
+)
 defvjp("negative", lambda xp, g, ans, x: -g, uses_args=False)
 # nextafter moves x1 by one ulp toward x2: the identity in x1, constant in x2 (torch's choice).
 defvjp("nextafter", lambda xp, g, ans, x1, x2: g, lambda xp, g, ans, x1, x2: _zeros(xp, g), uses_args=False)
@@ -306,9 +358,9 @@ def _pow_vjp_base(xp: Any, g: Any, ans: Any, x1: Any, x2: Any) -> Any:
     if isinstance(x2, (int, float)):
         if x2 == 0:
             return _zeros(xp, g)
-        return g * cj(xp, x2 * x1 ** (x2 - 1))
+        return _times(xp, g, cj(xp, x2 * x1 ** (x2 - 1)))
     # x2 == 0 gives 0, not 0 * x1**-1 = nan at x1 = 0 (torch)
-    return xp.where(x2 == 0, xp.zeros_like(g), g * cj(xp, x2 * x1 ** (x2 - 1)))
+    return xp.where(x2 == 0, xp.zeros_like(g), _times(xp, g, cj(xp, x2 * x1 ** (x2 - 1))))
 
 
 def _pow_vjp_exponent(xp: Any, g: Any, ans: Any, x1: Any, x2: Any) -> Any:
@@ -318,25 +370,25 @@ def _pow_vjp_exponent(xp: Any, g: Any, ans: Any, x1: Any, x2: Any) -> Any:
     base = x1 * xp.ones_like(g)
     zero = base == 0
     safe_log = xp.log(xp.where(zero, xp.ones_like(base), base))
-    return xp.where(zero, xp.zeros_like(g), g * cj(xp, base**x2 * safe_log))
+    return xp.where(zero, xp.zeros_like(g), _times(xp, g, cj(xp, base**x2 * safe_log)))
 
 
 defvjp("pow", _pow_vjp_base, _pow_vjp_exponent)
 defvjp("real", lambda xp, g, ans, x: g, uses_args=False)
-defvjp("reciprocal", lambda xp, g, ans, x: -g * cj(xp, ans * ans), uses_args=False, uses_ans=True)
+defvjp("reciprocal", lambda xp, g, ans, x: _times(xp, -g, cj(xp, ans * ans)), uses_args=False, uses_ans=True)
 defvjp(
     "remainder",  # x1 - floor(x1/x2) * x2, away from its jumps
     lambda xp, g, ans, x1, x2: g,
-    lambda xp, g, ans, x1, x2: -g * xp.floor(x1 / x2),
+    lambda xp, g, ans, x1, x2: _times(xp, -g, xp.floor(x1 / x2)),
 )
 defvjp("round", lambda xp, g, ans, x: _zeros(xp, g), uses_args=False)
-defvjp("sin", lambda xp, g, ans, x: g * cj(xp, xp.cos(x)))
-defvjp("sinh", lambda xp, g, ans, x: g * cj(xp, xp.cosh(x)))
-defvjp("square", lambda xp, g, ans, x: 2 * g * cj(xp, x))
-defvjp("sqrt", lambda xp, g, ans, x: g / (2 * cj(xp, ans)), uses_args=False, uses_ans=True)
+defvjp("sin", lambda xp, g, ans, x: _times(xp, g, cj(xp, xp.cos(x))))
+defvjp("sinh", lambda xp, g, ans, x: _times(xp, g, cj(xp, xp.cosh(x))))
+defvjp("square", lambda xp, g, ans, x: _times(xp, 2 * g, cj(xp, x)))
+defvjp("sqrt", lambda xp, g, ans, x: _over(xp, g, 2 * cj(xp, ans)), uses_args=False, uses_ans=True)
 defvjp("subtract", lambda xp, g, ans, x1, x2: g, lambda xp, g, ans, x1, x2: -g, uses_args=False)
-defvjp("tan", lambda xp, g, ans, x: g * cj(xp, 1 + ans * ans), uses_args=False, uses_ans=True)
-defvjp("tanh", lambda xp, g, ans, x: g * cj(xp, 1 - ans * ans), uses_args=False, uses_ans=True)
+defvjp("tan", lambda xp, g, ans, x: _times(xp, g, cj(xp, 1 + ans * ans)), uses_args=False, uses_ans=True)
+defvjp("tanh", lambda xp, g, ans, x: _times(xp, g, cj(xp, 1 - ans * ans)), uses_args=False, uses_ans=True)
 defvjp("trunc", lambda xp, g, ans, x: _zeros(xp, g), uses_args=False)
 
 # ======================================================================================================
@@ -408,6 +460,23 @@ defvjp(
 )
 # Internal: the scatter used by the rules above; its own rule (for create_graph) is a gather.
 defvjp("_scatter_add", lambda xp, g, ans, values, positions, *, size: xp.take(g, positions), None)
+# Internal: the zero-cotangent guards (_times, _over above), recorded under create_graph. Each is linear in
+# its first argument x1 with the derivative x2 (1/x2), as the plain product (quotient) is, so a second
+# backward, or jvp's transpose (which runs from an all-zero cotangent), sees the true derivative. Where x1 is
+# 0 the result is the constant 0 whatever x2 is, so x2's derivative there is exactly 0: its cotangent is
+# guarded by that derivative (the first argument of _times), which keeps second derivatives at discarded
+# elements 0 even where a NaN reaches them from the x1 side.
+defvjp(
+    "_times",
+    lambda xp, g, ans, x1, x2: _times(xp, g, cj(xp, x2)),
+    lambda xp, g, ans, x1, x2: _times(xp, cj(xp, x1), g),
+)
+defvjp(
+    "_over",  # d(x1/x2)/dx2 = -(x1/x2)/x2, from the guarded quotient itself: 0 where x1 is 0
+    lambda xp, g, ans, x1, x2: _over(xp, g, cj(xp, x2)),
+    lambda xp, g, ans, x1, x2: _times(xp, cj(xp, _over(xp, ans, x2)), -g),
+    uses_ans=True,
+)
 
 # ======================================================================================================
 # Linear algebra functions
@@ -653,7 +722,7 @@ def _reverse_linear_recurrence(xp: Any, g: Any, c: Any, axis: int) -> Any:
     d = 1
     n = g.shape[axis]
     while d < n:
-        s = s + coefficient * _shift_down(xp, s, d, axis)
+        s = s + _times(xp, _shift_down(xp, s, d, axis), coefficient)
         if 2 * d < n:
             coefficient = coefficient * _shift_down(xp, coefficient, d, axis)
         d *= 2
@@ -672,7 +741,7 @@ def _cumulative_prod_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: int | None 
         g = g[_slice_key(g.ndim, axis, slice(1, None))]
     xc = cj(xp, x)
     before = xp.cumulative_prod(xc, axis=axis, include_initial=True)[_slice_key(x.ndim, axis, slice(None, -1))]
-    return before * _reverse_linear_recurrence(xp, g, _shift_down(xp, xc, 1, axis), axis)
+    return _times(xp, _reverse_linear_recurrence(xp, g, _shift_down(xp, xc, 1, axis), axis), before)
 
 
 def _cumulative_sum_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: int | None = None, dtype: Any = None,
@@ -734,7 +803,7 @@ def _prod_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: Any = None, dtype: Any
     flat = xp.reshape(moved, tuple(x.shape[a] for a in kept) + (_reduced_count(x.shape, axis),))
     others = xp.reshape(_exclusive_products(xp, cj(xp, flat)), moved.shape)
     inverse = tuple(sorted(range(x.ndim), key=order.__getitem__))
-    return g * xp.permute_dims(others, inverse)
+    return _times(xp, g, xp.permute_dims(others, inverse))
 
 
 defvjp("prod", _prod_vjp)
@@ -753,7 +822,7 @@ def _std_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: Any = None, correction:
     g = keep_reduced(xp, g, x.ndim, axis, keepdims)
     ans = keep_reduced(xp, ans, x.ndim, axis, keepdims)
     dof = _degrees_of_freedom(x.shape, axis, correction)
-    return g * _safe_divide(xp, _centered(xp, x, axis), dof * ans)
+    return _times(xp, g, _safe_divide(xp, _centered(xp, x, axis), dof * ans))
 
 
 def _var_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: Any = None, correction: float = 0.0,
@@ -763,7 +832,7 @@ def _var_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: Any = None, correction:
     g = keep_reduced(xp, g, x.ndim, axis, keepdims)
     dof = _degrees_of_freedom(x.shape, axis, correction)
     scale = 2 / dof if dof != 0 else math.inf  # no degrees of freedom: the forward is nan or inf too
-    return g * scale * _centered(xp, x, axis)
+    return _times(xp, _times(xp, g, scale), _centered(xp, x, axis))
 
 
 defvjp("std", _std_vjp, uses_ans=True)
@@ -824,14 +893,15 @@ def _vector_norm_vjp(xp: Any, g: Any, ans: Any, x: Any, *, axis: Any = None, kee
     if ord == 0:
         return xp.zeros(x.shape, dtype=g.dtype, device=_device(g))  # counts nonzeros: piecewise constant
     if ord == 1:
-        return g * xp.sign(x)
+        return _times(xp, g, xp.sign(x))
     if ord == 2:
-        return g * _safe_divide(xp, x, ans)  # the zero vector gets the subgradient 0 (torch)
+        return _times(xp, g, _safe_divide(xp, x, ans))  # the zero vector gets the subgradient 0 (torch)
     if ord in (math.inf, -math.inf):
         return xp.sign(x) * share_among_ties(xp, xp.abs(x), ans, g, axis)
     # general p: d||x||_p / dx = sgn(x) |x|^(p-1) / ||x||^(p-1)
     magnitude = xp.abs(x)
-    return g * xp.sign(x) * _safe_divide(xp, magnitude ** (ord - 1), ans ** (ord - 1) * xp.ones_like(magnitude))
+    ratio = _safe_divide(xp, magnitude ** (ord - 1), ans ** (ord - 1) * xp.ones_like(magnitude))
+    return _times(xp, g * xp.sign(x), ratio)
 
 
 defvjp("linalg.vector_norm", _vector_norm_vjp, uses_ans=True)
@@ -908,7 +978,7 @@ defvjp(
 )
 
 # d det = det tr(A^{-1} dA): the cotangent is g conj(det) A^{-H}, the cofactor matrix, solved for.
-defvjp("linalg.det", lambda xp, g, ans, x: _solve_adjoint_identity(xp, x, g * cj(xp, ans)), uses_ans=True)
+defvjp("linalg.det", lambda xp, g, ans, x: _solve_adjoint_identity(xp, x, _times(xp, g, cj(xp, ans))), uses_ans=True)
 
 
 def _diagonal_vjp(xp: Any, g: Any, ans: Any, x: Any, *, offset: int = 0) -> Any:
@@ -1006,7 +1076,7 @@ def _matrix_norm_vjp(xp: Any, g: Any, ans: Any, x: Any, *, keepdims: bool = Fals
     g = g[..., None]  # (..., 1): broadcasts against a vector of row sums, column sums or singular values
     ans = ans[..., None]
     if ord in ("fro", None):
-        return g[..., None] * _safe_divide(xp, x, ans[..., None])  # the zero matrix gets 0, as vector_norm
+        return _times(xp, g[..., None], _safe_divide(xp, x, ans[..., None]))  # the zero matrix gets 0, as vector_norm
     if ord in ("nuc", 2, -2):
         u, s, vh = xp.linalg.svd(x, full_matrices=False)
         if ord == "nuc":
