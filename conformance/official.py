@@ -118,6 +118,12 @@ BACKENDS: dict[str, Backend] = {
             "__array_namespace__(api_version=...) raises for any other version)"
         ),
     ),
+    "torch": Backend(
+        name="torch",
+        raw_module="array_api_compat.torch",
+        wrapped_module="wrapgrad.torch",
+        requires=("torch", "array_api_compat"),
+    ),
 }
 
 

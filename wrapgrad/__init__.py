@@ -48,7 +48,7 @@ def stop_gradient(x: Any) -> Any:
 
 __version__ = "0.1.0"
 
-_LAZY_NAMESPACES = ("numpy", "jax", "array_api_strict")
+_LAZY_NAMESPACES = ("numpy", "jax", "array_api_strict", "torch", "dask", "cupy")
 
 
 def __getattr__(name: str) -> Any:

@@ -6,7 +6,7 @@ from typing import Any
 
 import array_api_compat
 
-from ._backend import Backend, backend_of_array
+from ._backend import Backend
 from ._derivatives import RULES
 from ._grad_mode import _GRAD_ENABLED
 from ._graph import ANOMALY, ArgMeta, Edge, Node
@@ -49,7 +49,7 @@ def apply(name: str, *args: Any, **params: Any) -> Any:
     if backend is None:
         raise TypeError(f"{name}: expected at least one wrapgrad Tensor argument, got {_type_names(args)}")
     if raw:
-        _check_raw_arguments(name, backend, args)
+        datas = _raw_arguments(name, backend, args, datas)
 
     try:
         out = backend.functions[name](*datas, **params)
@@ -136,17 +136,14 @@ def _as_type_of(out: Any, items: list[Any]) -> Any:
     return tuple(items)
 
 
-def _check_raw_arguments(name: str, backend: Backend, args: tuple[Any, ...]) -> None:
-    """Raw arrays may join Tensors as constants, but only arrays of the same library."""
-    for a in args:
+def _raw_arguments(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]) -> list[Any]:
+    """Raw arrays may join Tensors as constants: those of the same library, and those of another library that
+    the backend itself accepts, converted once here (``Backend.constant``); anything else is a clear error."""
+    for i, a in enumerate(args):
         if a is None or isinstance(a, (Tensor, *_SCALARS)):
             continue
-        try:
-            other = backend_of_array(a)
-        except TypeError:
-            raise TypeError(f"{name}: unsupported argument of type {type(a).__name__}") from None
-        if other is not backend:
-            raise TypeError(f"{name}: arguments come from different array libraries ({backend.name}, {other.name})")
+        datas[i] = backend.constant(name, a)
+    return datas
 
 
 def _raise_if_mixed_devices(name: str, values: list[Any], exc: Exception) -> None:
