@@ -15,6 +15,7 @@ from ._tensor import Tensor
 __all__ = ["apply", "apply_untracked"]
 
 _SCALARS = (bool, int, float, complex)
+_SCALAR_TYPES = frozenset(_SCALARS)
 _make = Tensor._make  # bound once: the funnel calls it for every result
 # ArgMeta from a (shape, dtype) pair without NamedTuple's Python-level __new__ (half the cost).
 _arg_meta = tuple.__new__
@@ -44,7 +45,8 @@ def apply(name: str, *args: Any, **params: Any) -> Any:
                 tracked = True
         else:
             datas.append(a)
-            if a is not None and not isinstance(a, _SCALARS):
+            # An exact type check: numpy's float64 subclasses float, and goes to Backend.constant like its kin.
+            if a is not None and type(a) not in _SCALAR_TYPES:
                 raw = True
     if backend is None:
         raise TypeError(f"{name}: expected at least one wrapgrad Tensor argument, got {_type_names(args)}")
@@ -140,8 +142,10 @@ def _raw_arguments(name: str, backend: Backend, args: tuple[Any, ...], datas: li
     """Raw arrays may join Tensors as constants: those of the same library, and those of another library that
     the backend itself accepts, converted once here (``Backend.constant``); anything else is a clear error."""
     for i, a in enumerate(args):
-        if a is None or isinstance(a, (Tensor, *_SCALARS)):
+        if a is None or type(a) in _SCALAR_TYPES or isinstance(a, Tensor):
             continue
+        if isinstance(a, _SCALARS) and not array_api_compat.is_array_api_obj(a):
+            continue  # a subclass of a Python number that is no array (an IntEnum): a scalar as before
         datas[i] = backend.constant(name, a)
     return datas
 
