@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
@@ -34,7 +35,10 @@ __all__ = [
 BACKENDS = ("numpy", "array_api_strict", "jax")
 # Backends the matrix also runs on when asked (``python -m conformance --backend torch``); the pytest tables
 # keep to BACKENDS, and tests/test_torch.py checks a representative set of cases on torch.
-MORE_BACKENDS = ("torch",)
+MORE_BACKENDS = ("torch", "cupy")
+# A device for the libraries that take one (``CONFORMANCE_DEVICE=cuda``, set by conformance/device_check.sh):
+# torch puts the drawn inputs there; jax follows JAX_PLATFORMS, cupy is on the GPU anyway.
+DEVICE = os.environ.get("CONFORMANCE_DEVICE") or None
 
 
 class CheckSkipped(Exception):
@@ -67,6 +71,12 @@ def load_backend(name: str) -> tuple[ModuleType, ModuleType]:
             import array_api_compat.numpy as raw
         elif name == "torch":
             import array_api_compat.torch as raw
+            import torch
+
+            if DEVICE is not None:
+                torch.set_default_device(DEVICE)  # for the arrays that the cases create themselves
+        elif name == "cupy":
+            import array_api_compat.cupy as raw
         else:
             raise ValueError(f"unknown backend {name!r}; known: {', '.join((*BACKENDS, *MORE_BACKENDS))}")
     except ImportError as error:
@@ -79,11 +89,20 @@ def _to_numpy(a: Any) -> np.ndarray:
 
     if isinstance(a, wrapgrad.Tensor):
         a = a.detach()
-        if hasattr(a._data, "resolve_conj"):
+        if hasattr(a._data, "resolve_conj") or hasattr(a._data, "get"):
             a = a._data
     if hasattr(a, "resolve_conj"):  # torch's lazy conjugate cannot be exported (nor can raw torch's: .numpy() raises)
         a = a.resolve_conj().cpu()
+    elif type(a).__module__.startswith("cupy"):
+        a = a.get()  # to the host
     return np.asarray(a)
+
+
+def _on_device(xp: ModuleType, value: Any) -> Any:
+    """``xp.asarray(value)`` on the chosen device (torch takes numpy data to the CPU, whatever its default)."""
+    if DEVICE is not None and xp.__name__ in ("wrapgrad.torch", "array_api_compat.torch", "torch"):
+        return xp.asarray(value, device=DEVICE)
+    return xp.asarray(value)
 
 
 def _outputs(out: Any) -> list[Any]:
@@ -102,7 +121,8 @@ def _inputs(xp: ModuleType, case: Case, seed: int, complex_inputs: bool = False,
             dtype = xp.float64 if precision == "64" else xp.float32
         else:
             dtype = None
-        tensors.append(xp.asarray(v, dtype=dtype, requires_grad=i in wrt and dtype is not None))
+        device = {"device": DEVICE} if DEVICE is not None and xp.__name__ == "wrapgrad.torch" else {}
+        tensors.append(xp.asarray(v, dtype=dtype, requires_grad=i in wrt and dtype is not None, **device))
     return values, tensors
 
 
@@ -124,7 +144,7 @@ def check_forward(case: Case, backend: str, seed: int = 0, shapes: Sequence[tupl
     _applies(case, backend)
     xp, raw = load_backend(backend)
     values, tensors = _inputs(xp, case, seed, shapes=shapes)
-    expected = _outputs(case.fn(raw, *[raw.asarray(v) for v in values]))
+    expected = _outputs(case.fn(raw, *[_on_device(raw, v) for v in values]))
     got = _outputs(case.fn(xp, *tensors))
     assert len(got) == len(expected), f"{case.id}: {len(got)} outputs, the backend gives {len(expected)}"
     for g, e in zip(got, expected):
@@ -165,7 +185,7 @@ def _our_vjp(case: Case, backend: str, complex_inputs: bool, seed: int
     ours: Sequence[Any] = [None] * len(wrt)
     if tracked:
         ours = wrapgrad.autograd_grad([o for o, _ in tracked], [tensors[i] for i in wrt],
-                                      [xp.asarray(v) for _, v in tracked], allow_unused=True)
+                                      [_on_device(xp, v) for _, v in tracked], allow_unused=True)
     return values, wrt, cotangents, ours
 
 
@@ -224,12 +244,13 @@ def check_torch(case: Case, complex_inputs: bool = False, seed: int = 0, backend
         raise CheckSkipped("torch is not installed") from error
 
     values, wrt, cotangents, ours = _our_vjp(case, backend, complex_inputs, seed)
-    full = [torch.asarray(v) for v in values]
+    full = [_on_device(torch, v) for v in values]
     for i in wrt:
         full[i] = full[i].clone().requires_grad_()
     try:
         out = _outputs(case.fn(tc, *full))
-        pairs = [(o, torch.asarray(v, dtype=o.dtype)) for o, v in zip(out, cotangents) if o.requires_grad]
+        pairs = [(o, torch.asarray(v, dtype=o.dtype, device=o.device)) for o, v in zip(out, cotangents)
+                 if o.requires_grad]
         if not pairs:
             raise CheckSkipped("torch.autograd does not track any output")
         theirs = torch.autograd.grad([o for o, _ in pairs], [full[i] for i in wrt], [v for _, v in pairs],

@@ -124,6 +124,12 @@ BACKENDS: dict[str, Backend] = {
         wrapped_module="wrapgrad.torch",
         requires=("torch", "array_api_compat"),
     ),
+    "cupy": Backend(
+        name="cupy",
+        raw_module="array_api_compat.cupy",
+        wrapped_module="wrapgrad.cupy",
+        requires=("cupy", "array_api_compat"),
+    ),
 }
 
 
