@@ -210,6 +210,9 @@ def _prepare(op: str, args: tuple[Any, ...], argnums: int | Sequence[int]) -> _I
     return _Inputs(tuple(new_args), tensors, treedefs, nums, single, all_raw, record)
 
 
+_PLAIN_LEAVES = frozenset({bool, int, float, complex, str})
+
+
 def _constants(tree: Any, backend: Backend) -> Any:
     """Raw arrays among the arguments that are not differentiated become Tensors too (that do not require grad),
     so a function can take its namespace from all of its arguments: ``array_namespace(params, x)``.
@@ -225,13 +228,14 @@ def _constants(tree: Any, backend: Backend) -> Any:
         return tree
     converted = []
     for leaf in leaves:
-        if not isinstance(leaf, (Tensor, bool, int, float, complex, str)) and array_api_compat.is_array_api_obj(leaf):
+        # Exact types: numpy's float64 subclasses float, but it is a numpy scalar, and the funnel treats it as one.
+        if type(leaf) not in _PLAIN_LEAVES and not isinstance(leaf, Tensor) and array_api_compat.is_array_api_obj(leaf):
             try:
                 leaf = backend.constant("constant argument", leaf)
             except TypeError:
                 pass
             else:
-                if not isinstance(leaf, (bool, int, float, complex)):
+                if type(leaf) not in _PLAIN_LEAVES:  # not a numpy scalar turned into a Python number (torch)
                     leaf = Tensor(leaf)
         converted.append(leaf)
     return tree_unflatten(treedef, converted)
