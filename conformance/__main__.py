@@ -48,6 +48,8 @@ PACKAGES = (
     "array-api-strict",
     "jax",
     "jaxlib",
+    "torch",
+    "cupy",
     "hypothesis",
     "pytest",
     "pytest-json-report",

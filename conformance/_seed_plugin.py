@@ -20,6 +20,9 @@ It does four things, each because two runs that should be identical otherwise di
 4. When ``CONFORMANCE_PROGRESS_FD`` names a writable file descriptor, it writes one line per
    event to it (``collected N``, then ``done <outcome> <nodeid>`` per test), which the runner
    reads for its progress bar. A separate descriptor is used because pytest captures 1 and 2.
+
+With ``CONFORMANCE_DEVICE`` set (``cuda``) it also makes that torch's default device, in the raw and the
+wrapped torch runs alike (``conformance/device_check.sh``).
 """
 
 from __future__ import annotations
@@ -55,6 +58,17 @@ def pytest_configure(config: pytest.Config) -> None:
     if fd:
         _progress = os.fdopen(int(fd), "w", buffering=1, encoding="utf-8")
     _disable_local_constants()
+    _default_torch_device()
+
+
+def _default_torch_device() -> None:
+    # conformance/device_check.sh sets CONFORMANCE_DEVICE=cuda: the suite creates torch arrays without a device,
+    # so torch's default device decides where both runs (raw and wrapped alike) put them.
+    device = os.environ.get("CONFORMANCE_DEVICE")
+    if device and "torch" in os.environ.get("ARRAY_API_TESTS_MODULE", ""):
+        import torch
+
+        torch.set_default_device(device)
 
 
 def _load_profile() -> None:

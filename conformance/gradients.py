@@ -6,6 +6,8 @@ Each check compares wrapgrad with something independent of its gradient rules:
 - ``check_finite_differences``: the gradient matches directional central finite differences in float64
   (``wrapgrad.gradcheck``, whose numeric side only runs forwards), for real and complex inputs;
 - ``check_jax``: the gradient matches ``jax.vjp`` of the same function on raw ``jax.numpy``;
+- ``check_torch``: the gradient matches ``torch.autograd.grad`` of the same function on raw
+  ``array_api_compat.torch`` (torch's rules, a third independent implementation);
 - ``check_float32``: float32 (complex64) inputs get gradients of their own dtype and shape.
 
 ``tests/test_gradients.py`` runs these as pytest tests; ``run_gradient_matrix`` runs them for
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
@@ -26,10 +29,16 @@ from .cases import CASES, Case
 
 __all__ = [
     "BACKENDS", "CheckSkipped", "check_finite_differences", "check_float32", "check_forward", "check_jax",
-    "installed_backends", "load_backend", "run_gradient_matrix",
+    "check_torch", "installed_backends", "load_backend", "run_gradient_matrix",
 ]
 
 BACKENDS = ("numpy", "array_api_strict", "jax")
+# Backends the matrix also runs on when asked (``python -m conformance --backend torch``); the pytest tables
+# keep to BACKENDS, and tests/test_torch.py checks a representative set of cases on torch.
+MORE_BACKENDS = ("torch", "cupy")
+# A device for the libraries that take one (``CONFORMANCE_DEVICE=cuda``, set by conformance/device_check.sh):
+# torch puts the drawn inputs there; jax follows JAX_PLATFORMS, cupy is on the GPU anyway.
+DEVICE = os.environ.get("CONFORMANCE_DEVICE") or None
 
 
 class CheckSkipped(Exception):
@@ -39,7 +48,7 @@ class CheckSkipped(Exception):
 def installed_backends() -> list[str]:
     """The backends of BACKENDS that import here."""
     found = []
-    for name in BACKENDS:
+    for name in (*BACKENDS, *MORE_BACKENDS):
         try:
             load_backend(name)
         except CheckSkipped:
@@ -49,7 +58,7 @@ def installed_backends() -> list[str]:
 
 
 def load_backend(name: str) -> tuple[ModuleType, ModuleType]:
-    """(wrapgrad namespace, raw namespace) of a backend; jax runs with x64 enabled."""
+    """(wrapgrad namespace, raw namespace) of a backend; jax runs with x64 enabled, torch on its CPU."""
     try:
         if name == "jax":
             import jax
@@ -60,8 +69,16 @@ def load_backend(name: str) -> tuple[ModuleType, ModuleType]:
             import array_api_strict as raw
         elif name == "numpy":
             import array_api_compat.numpy as raw
+        elif name == "torch":
+            import array_api_compat.torch as raw
+            import torch
+
+            if DEVICE is not None:
+                torch.set_default_device(DEVICE)  # for the arrays that the cases create themselves
+        elif name == "cupy":
+            import array_api_compat.cupy as raw
         else:
-            raise ValueError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
+            raise ValueError(f"unknown backend {name!r}; known: {', '.join((*BACKENDS, *MORE_BACKENDS))}")
     except ImportError as error:
         raise CheckSkipped(f"{name} is not installed") from error
     return importlib.import_module(f"wrapgrad.{name}"), raw
@@ -72,7 +89,20 @@ def _to_numpy(a: Any) -> np.ndarray:
 
     if isinstance(a, wrapgrad.Tensor):
         a = a.detach()
+        if hasattr(a._data, "resolve_conj") or hasattr(a._data, "get"):
+            a = a._data
+    if hasattr(a, "resolve_conj"):  # torch's lazy conjugate cannot be exported (nor can raw torch's: .numpy() raises)
+        a = a.resolve_conj().cpu()
+    elif type(a).__module__.startswith("cupy"):
+        a = a.get()  # to the host
     return np.asarray(a)
+
+
+def _on_device(xp: ModuleType, value: Any) -> Any:
+    """``xp.asarray(value)`` on the chosen device (torch takes numpy data to the CPU, whatever its default)."""
+    if DEVICE is not None and xp.__name__ in ("wrapgrad.torch", "array_api_compat.torch", "torch"):
+        return xp.asarray(value, device=DEVICE)
+    return xp.asarray(value)
 
 
 def _outputs(out: Any) -> list[Any]:
@@ -91,7 +121,8 @@ def _inputs(xp: ModuleType, case: Case, seed: int, complex_inputs: bool = False,
             dtype = xp.float64 if precision == "64" else xp.float32
         else:
             dtype = None
-        tensors.append(xp.asarray(v, dtype=dtype, requires_grad=i in wrt and dtype is not None))
+        device = {"device": DEVICE} if DEVICE is not None and xp.__name__ == "wrapgrad.torch" else {}
+        tensors.append(xp.asarray(v, dtype=dtype, requires_grad=i in wrt and dtype is not None, **device))
     return values, tensors
 
 
@@ -113,7 +144,7 @@ def check_forward(case: Case, backend: str, seed: int = 0, shapes: Sequence[tupl
     _applies(case, backend)
     xp, raw = load_backend(backend)
     values, tensors = _inputs(xp, case, seed, shapes=shapes)
-    expected = _outputs(case.fn(raw, *[raw.asarray(v) for v in values]))
+    expected = _outputs(case.fn(raw, *[_on_device(raw, v) for v in values]))
     got = _outputs(case.fn(xp, *tensors))
     assert len(got) == len(expected), f"{case.id}: {len(got)} outputs, the backend gives {len(expected)}"
     for g, e in zip(got, expected):
@@ -134,21 +165,12 @@ def check_finite_differences(case: Case, backend: str, complex_inputs: bool = Fa
     wrapgrad.gradcheck(lambda *args: case.fn(xp, *args), tensors, seed=seed, **_tolerance(case))
 
 
-def check_jax(case: Case, complex_inputs: bool = False, seed: int = 0) -> None:
-    """The gradient (wrapgrad over numpy) matches ``jax.vjp`` of the same function on raw jax.numpy."""
+def _our_vjp(case: Case, backend: str, complex_inputs: bool, seed: int
+             ) -> tuple[list[np.ndarray], list[int], list[np.ndarray], Sequence[Any]]:
+    """wrapgrad's VJP of a case on ``backend`` with random cotangents: (values, wrt, cotangents, gradients)."""
     import wrapgrad
 
-    if not case.jax_reference:
-        raise CheckSkipped("jax has no comparable rule")
-    _applies(case, "numpy", complex_inputs)
-    try:
-        import jax
-    except ImportError as error:
-        raise CheckSkipped("jax is not installed") from error
-    jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-
-    xp, _ = load_backend("numpy")
+    xp, _ = load_backend(backend)
     values, tensors = _inputs(xp, case, seed, complex_inputs)
     wrt = [i for i, t in enumerate(tensors) if t.requires_grad]
     out = _outputs(case.fn(xp, *tensors))
@@ -163,7 +185,23 @@ def check_jax(case: Case, complex_inputs: bool = False, seed: int = 0) -> None:
     ours: Sequence[Any] = [None] * len(wrt)
     if tracked:
         ours = wrapgrad.autograd_grad([o for o, _ in tracked], [tensors[i] for i in wrt],
-                                      [xp.asarray(v) for _, v in tracked], allow_unused=True)
+                                      [_on_device(xp, v) for _, v in tracked], allow_unused=True)
+    return values, wrt, cotangents, ours
+
+
+def check_jax(case: Case, complex_inputs: bool = False, seed: int = 0, backend: str = "numpy") -> None:
+    """The gradient (wrapgrad over ``backend``) matches ``jax.vjp`` of the same function on raw jax.numpy."""
+    if not case.jax_reference:
+        raise CheckSkipped("jax has no comparable rule")
+    _applies(case, backend, complex_inputs)
+    try:
+        import jax
+    except ImportError as error:
+        raise CheckSkipped("jax is not installed") from error
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    values, wrt, cotangents, ours = _our_vjp(case, backend, complex_inputs, seed)
 
     def f(*args: Any) -> tuple[Any, ...]:
         full = [jnp.asarray(v) for v in values]
@@ -181,6 +219,50 @@ def check_jax(case: Case, complex_inputs: bool = False, seed: int = 0) -> None:
         actual = np.zeros_like(expected) if got is None else _to_numpy(got)
         np.testing.assert_allclose(actual, expected, rtol=1e-9, atol=1e-12,
                                    err_msg=f"{case.id}: gradient of input {index} differs from jax.vjp")
+
+
+# Cases whose gradient torch.autograd defines differently on purpose (wrapgrad's conventions table), so that
+# torch is no reference for them; everything else where torch has a rule must agree.
+_DROPS_EXTRA_COLUMNS = "with full_matrices=True wrapgrad folds in the cotangent of U's extra columns; torch drops it"
+TORCH_DIFFERS: dict[str, str] = {
+    "linalg.svd[full_tall]": _DROPS_EXTRA_COLUMNS,
+    "linalg.svd[full_wide_complex]": _DROPS_EXTRA_COLUMNS,
+    "linalg.svd[full_complement]": _DROPS_EXTRA_COLUMNS,
+}
+
+
+def check_torch(case: Case, complex_inputs: bool = False, seed: int = 0, backend: str = "torch") -> None:
+    """The gradient (wrapgrad over ``backend``) matches ``torch.autograd.grad`` of the same function on raw
+    ``array_api_compat.torch``; both follow torch's complex convention (``dL/dRe + i dL/dIm``)."""
+    _applies(case, backend, complex_inputs)
+    if case.id in TORCH_DIFFERS:
+        raise CheckSkipped(TORCH_DIFFERS[case.id])
+    try:
+        import array_api_compat.torch as tc
+        import torch
+    except ImportError as error:
+        raise CheckSkipped("torch is not installed") from error
+
+    values, wrt, cotangents, ours = _our_vjp(case, backend, complex_inputs, seed)
+    full = [_on_device(torch, v) for v in values]
+    for i in wrt:
+        full[i] = full[i].clone().requires_grad_()
+    try:
+        out = _outputs(case.fn(tc, *full))
+        pairs = [(o, torch.asarray(v, dtype=o.dtype, device=o.device)) for o, v in zip(out, cotangents)
+                 if o.requires_grad]
+        if not pairs:
+            raise CheckSkipped("torch.autograd does not track any output")
+        theirs = torch.autograd.grad([o for o, _ in pairs], [full[i] for i in wrt], [v for _, v in pairs],
+                                     allow_unused=True)
+    except (RuntimeError, NotImplementedError, TypeError) as error:
+        # torch lacks the function, its derivative or its complex variant: no reference here, not a failure.
+        raise CheckSkipped(f"torch.autograd cannot differentiate it: {str(error).splitlines()[0][:120]}") from error
+    for index, got, expected in zip(wrt, ours, theirs):
+        reference = np.zeros(values[index].shape) if expected is None else _to_numpy(expected.detach())
+        actual = np.zeros_like(reference) if got is None else _to_numpy(got)
+        np.testing.assert_allclose(actual, reference, rtol=1e-9, atol=1e-12,
+                                   err_msg=f"{case.id}: gradient of input {index} differs from torch.autograd")
 
 
 def check_float32(case: Case, backend: str, seed: int = 0) -> None:
@@ -212,9 +294,12 @@ def _checks(case: Case, backend: str, seeds: int) -> Iterator[tuple[str, Callabl
             shapes = _broadcast_variant(len(case.shapes), seed)
             yield f"float64{shapes}", lambda s=shapes, seed=seed: check_finite_differences(
                 case, backend, seed=seed, shapes=s)
-    if backend == "numpy":
-        yield "jax", lambda: check_jax(case)
-        yield "jax-complex", lambda: check_jax(case, True)
+    if backend in ("numpy", "torch"):
+        yield "jax", lambda: check_jax(case, backend=backend)
+        yield "jax-complex", lambda: check_jax(case, True, backend=backend)
+    if backend == "torch":
+        yield "torch.autograd", lambda: check_torch(case)
+        yield "torch.autograd-complex", lambda: check_torch(case, True)
 
 
 def _broadcast_variant(n_inputs: int, seed: int) -> tuple[tuple[int, ...], ...]:

@@ -118,6 +118,18 @@ BACKENDS: dict[str, Backend] = {
             "__array_namespace__(api_version=...) raises for any other version)"
         ),
     ),
+    "torch": Backend(
+        name="torch",
+        raw_module="array_api_compat.torch",
+        wrapped_module="wrapgrad.torch",
+        requires=("torch", "array_api_compat"),
+    ),
+    "cupy": Backend(
+        name="cupy",
+        raw_module="array_api_compat.cupy",
+        wrapped_module="wrapgrad.cupy",
+        requires=("cupy", "array_api_compat"),
+    ),
 }
 
 

@@ -6,8 +6,8 @@
 >>> out.backward()
 >>> x.grad                                 # 4.5 everywhere
 
-The backend namespaces (``wrapgrad.numpy``, ``wrapgrad.jax``, ``wrapgrad.array_api_strict``) are imported
-on first use: ``import wrapgrad`` imports no optional backend.
+The backend namespaces (``wrapgrad.numpy``, ``wrapgrad.jax``, ``wrapgrad.array_api_strict``, ``wrapgrad.torch``,
+``wrapgrad.dask``, ``wrapgrad.cupy``) are imported on first use: ``import wrapgrad`` imports no optional backend.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def stop_gradient(x: Any) -> Any:
 
 __version__ = "0.1.0"
 
-_LAZY_NAMESPACES = ("numpy", "jax", "array_api_strict")
+_LAZY_NAMESPACES = ("numpy", "jax", "array_api_strict", "torch", "dask", "cupy")
 
 
 def __getattr__(name: str) -> Any:

@@ -6,7 +6,7 @@ from typing import Any
 
 import array_api_compat
 
-from ._backend import Backend, backend_of_array
+from ._backend import Backend
 from ._derivatives import RULES
 from ._grad_mode import _GRAD_ENABLED
 from ._graph import ANOMALY, ArgMeta, Edge, Node
@@ -15,6 +15,7 @@ from ._tensor import Tensor
 __all__ = ["apply", "apply_untracked"]
 
 _SCALARS = (bool, int, float, complex)
+_SCALAR_TYPES = frozenset(_SCALARS)
 _make = Tensor._make  # bound once: the funnel calls it for every result
 # ArgMeta from a (shape, dtype) pair without NamedTuple's Python-level __new__ (half the cost).
 _arg_meta = tuple.__new__
@@ -44,12 +45,13 @@ def apply(name: str, *args: Any, **params: Any) -> Any:
                 tracked = True
         else:
             datas.append(a)
-            if a is not None and not isinstance(a, _SCALARS):
+            # An exact type check: numpy's float64 subclasses float, and goes to Backend.constant like its kin.
+            if a is not None and type(a) not in _SCALAR_TYPES:
                 raw = True
     if backend is None:
         raise TypeError(f"{name}: expected at least one wrapgrad Tensor argument, got {_type_names(args)}")
     if raw:
-        _check_raw_arguments(name, backend, args)
+        datas = _raw_arguments(name, backend, args, datas)
 
     try:
         out = backend.functions[name](*datas, **params)
@@ -137,17 +139,16 @@ def _as_type_of(out: Any, items: list[Any]) -> Any:
     return tuple(items)
 
 
-def _check_raw_arguments(name: str, backend: Backend, args: tuple[Any, ...]) -> None:
-    """Raw arrays may join Tensors as constants, but only arrays of the same library."""
-    for a in args:
-        if a is None or isinstance(a, (Tensor, *_SCALARS)):
+def _raw_arguments(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]) -> list[Any]:
+    """Raw arrays may join Tensors as constants: those of the same library, and those of another library that
+    the backend itself accepts, converted once here (``Backend.constant``); anything else is a clear error."""
+    for i, a in enumerate(args):
+        if a is None or type(a) in _SCALAR_TYPES or isinstance(a, Tensor):
             continue
-        try:
-            other = backend_of_array(a)
-        except TypeError:
-            raise TypeError(f"{name}: unsupported argument of type {type(a).__name__}") from None
-        if other is not backend:
-            raise TypeError(f"{name}: arguments come from different array libraries ({backend.name}, {other.name})")
+        if isinstance(a, _SCALARS) and not array_api_compat.is_array_api_obj(a):
+            continue  # a subclass of a Python number that is no array (an IntEnum): a scalar as before
+        datas[i] = backend.constant(name, a)
+    return datas
 
 
 def _raise_if_foreign_arrays(name: str, backend: Backend, params: dict[str, Any], exc: Exception) -> None:

@@ -7,6 +7,7 @@ theirs is seen or their namespace is asked for, never at ``import wrapgrad``.
 
 from __future__ import annotations
 
+import collections
 import sys
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
@@ -62,6 +63,13 @@ class Backend:
         # calls normalize only for results that are not already of array_type (the hot path skips the call).
         self.normalize: Callable[[Any], Any] | None = self._normalize_numpy if self.is_numpy else None
         self.array_type: type | None = self._ndarray if self.is_numpy else None
+        if self.name == "torch":
+            import torch
+
+            # torch returns several results as structseqs (torch.return_types.linalg_eigh ...), tuples without
+            # namedtuple's _fields, which the funnel rebuilds from: make them namedtuples of the same fields.
+            self.array_type = torch.Tensor
+            self.normalize = _namedtuple_of_structseq
 
     def __repr__(self) -> str:
         return f"Backend({self.xp.__name__})"
@@ -117,6 +125,33 @@ class Backend:
         if isinstance(out, list):
             return [self._normalize_numpy(o) for o in out]
         return out
+
+    # -- raw arguments of other libraries -------------------------------------------------------------
+
+    def constant(self, name: str, value: Any) -> Any:
+        """A raw argument of operation ``name`` as this backend's functions take it, or a clear TypeError.
+
+        A raw array of this library passes as it is. One of another library is a constant exactly where this
+        library's own functions accept it, converted once, here at the funnel's boundary: numpy arrays and
+        numpy scalars on jax (``jax.numpy`` takes them and closing over numpy data is everyday JAX), numpy
+        scalars on torch and cupy (they take them as Python numbers, so ``.item()`` keeps their typing).
+        Anything else, a numpy array on torch or a jax array on torch, is an error that names both libraries.
+        """
+        try:
+            other = backend_of_array(value)
+        except TypeError:
+            raise TypeError(f"{name}: unsupported argument of type {type(value).__name__}") from None
+        if other is self:
+            return value
+        if other.is_numpy:
+            if self.is_jax:
+                return self.xp.asarray(value)
+            if self.name in _TAKES_NUMPY_SCALARS and isinstance(value, other._generic):
+                return value.item()
+        raise TypeError(
+            f"{name}: arguments come from different array libraries ({self.name}, {other.name}); convert the "
+            f"{other.name} array first, e.g. with wrapgrad.{self.name}.asarray"
+        )
 
     # -- mutation and scatter: the spec has no portable form of these ---------------------------------
 
@@ -278,6 +313,26 @@ class Backend:
         return xp.take(running, stop) - xp.take(running, start)
 
 
+_NAMEDTUPLES: dict[type, type] = {}
+
+
+def _namedtuple_of_structseq(out: Any) -> Any:
+    """A namedtuple in place of a structseq result (which names its fields only in ``__match_args__``)."""
+    if isinstance(out, tuple) and not hasattr(out, "_fields") and hasattr(type(out), "n_sequence_fields"):
+        kind = type(out)
+        named = _NAMEDTUPLES.get(kind)
+        if named is None:
+            fields = kind.__match_args__  # type: ignore[attr-defined]
+            named = _NAMEDTUPLES[kind] = collections.namedtuple(kind.__name__, fields, module=kind.__module__)
+        return named(*out)
+    return out
+
+
+# Backends whose functions take numpy scalars as Python numbers (torch: as weakly typed scalars) but refuse numpy
+# arrays; jax takes both (Backend.constant).
+_TAKES_NUMPY_SCALARS = frozenset({"torch", "cupy"})
+
+
 class _FunctionTable(dict[str, Callable[..., Any]]):
     """name -> backend function, filled on first look-up (a hit is a plain dict subscript: the funnel's path)."""
 
@@ -353,7 +408,8 @@ def backend_of_array(array: Any) -> Backend:
 
 
 def namespace_by_name(name: str) -> ModuleType:
-    """Import the array-API namespace that wrapgrad calls ``name`` ("numpy", "jax", "array_api_strict")."""
+    """Import the array-API namespace that wrapgrad calls ``name`` ("numpy", "jax", "array_api_strict", "torch",
+    "dask", "cupy"); a missing optional library raises ModuleNotFoundError with the way to install it."""
     if name == "numpy":
         import array_api_compat.numpy as compat_numpy
 
@@ -366,8 +422,32 @@ def namespace_by_name(name: str) -> ModuleType:
         import array_api_strict
 
         return array_api_strict
-    if name in ("torch", "cupy"):
-        module = f"array_api_compat.{name}"
-        __import__(module)
+    if name in _COMPAT_MODULES:
+        module = _COMPAT_MODULES[name]
+        try:
+            __import__(module)
+        except ModuleNotFoundError as exc:
+            # Only the library itself being absent gets the install hint; any other missing module is a real bug.
+            if exc.name is None or exc.name.split(".")[0] != name:
+                raise
+            raise ModuleNotFoundError(
+                f"wrapgrad.{name} needs {_LIBRARY_NAMES[name]}, which is not installed here: {_INSTALL_HINTS[name]}",
+                name=exc.name,
+            ) from exc
         return sys.modules[module]
-    raise ValueError(f"namespace: unknown backend name {name!r} (known: numpy, jax, array_api_strict, torch, cupy)")
+    raise ValueError(
+        f"namespace: unknown backend name {name!r} (known: numpy, jax, array_api_strict, {', '.join(_COMPAT_MODULES)})"
+    )
+
+
+# The libraries that wrapgrad reaches through array-api-compat, by wrapgrad's name for them, and how to get them
+# when they are missing (torch: the pinned version resolves to the small CPU-only wheel on PyTorch's CPU index).
+_COMPAT_MODULES = {"torch": "array_api_compat.torch", "dask": "array_api_compat.dask.array",
+                   "cupy": "array_api_compat.cupy"}
+_LIBRARY_NAMES = {"torch": "PyTorch (the torch package)", "dask": "dask (with dask.array)",
+                  "cupy": "CuPy (the cupy package, and an NVIDIA or AMD GPU)"}
+_INSTALL_HINTS = {
+    "torch": "pip install torch (CPU only: pip install torch --index-url https://download.pytorch.org/whl/cpu)",
+    "dask": 'pip install "dask[array]"',
+    "cupy": "pip install cupy-cuda12x (match your CUDA version; see https://docs.cupy.dev/en/stable/install.html)",
+}

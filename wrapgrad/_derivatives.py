@@ -217,7 +217,7 @@ def _slice_key(ndim: int, axis: int, index: slice) -> tuple[Any, ...]:
 
 
 def _reverse(xp: Any, a: Any, axis: int) -> Any:
-    return a[_slice_key(a.ndim, axis, slice(None, None, -1))]
+    return xp.flip(a, axis=axis)  # not a[::-1]: torch refuses negative slice steps
 
 
 def _shift_down(xp: Any, a: Any, d: int, axis: int) -> Any:

@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
+import array_api_compat
+
 from ._apply import apply
 from ._autograd import _check_roots
 from ._backend import Backend, backend_of_array
@@ -201,22 +203,40 @@ def _prepare(op: str, args: tuple[Any, ...], argnums: int | Sequence[int]) -> _I
         tensors += replaced
         treedefs.append(treedef)
         new_args[a] = tree_unflatten(treedef, replaced)
+    backend = tensors[0]._backend
     for a in range(len(args)):
         if a not in nums:
-            new_args[a] = _constants(args[a])
+            new_args[a] = _constants(args[a], backend)
     return _Inputs(tuple(new_args), tensors, treedefs, nums, single, all_raw, record)
 
 
-def _constants(tree: Any) -> Any:
+_PLAIN_LEAVES = frozenset({bool, int, float, complex, str})
+
+
+def _constants(tree: Any, backend: Backend) -> Any:
     """Raw arrays among the arguments that are not differentiated become Tensors too (that do not require grad),
-    so a function can take its namespace from all of its arguments: ``array_namespace(params, x)``."""
+    so a function can take its namespace from all of its arguments: ``array_namespace(params, x)``.
+
+    Arrays are recognised as array_api_compat does (torch tensors and dask arrays have no ``__array_namespace__``).
+    Those of ``backend`` (the differentiated arguments' library) are wrapped as they are; those of another library
+    follow the funnel's rule, ``Backend.constant``: wrapped after conversion where the backend accepts them (numpy
+    arrays on jax), numpy scalars become the Python numbers torch takes, and the rest stay as they are, so mixing
+    them with the inputs is the funnel's error that names both libraries.
+    """
     leaves, treedef = tree_flatten(tree)
     if not leaves:
         return tree
     converted = []
     for leaf in leaves:
-        if not isinstance(leaf, (Tensor, bool, int, float, complex, str)) and hasattr(leaf, "__array_namespace__"):
-            leaf = Tensor(leaf)
+        # Exact types: numpy's float64 subclasses float, but it is a numpy scalar, and the funnel treats it as one.
+        if type(leaf) not in _PLAIN_LEAVES and not isinstance(leaf, Tensor) and array_api_compat.is_array_api_obj(leaf):
+            try:
+                leaf = backend.constant("constant argument", leaf)
+            except TypeError:
+                pass
+            else:
+                if type(leaf) not in _PLAIN_LEAVES:  # not a numpy scalar turned into a Python number (torch)
+                    leaf = Tensor(leaf)
         converted.append(leaf)
     return tree_unflatten(treedef, converted)
 
