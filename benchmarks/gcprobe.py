@@ -19,7 +19,7 @@ The counts do not depend on the machine's load; the timings do.
 
 from __future__ import annotations
 
-import _env  # noqa: F401  (must come first: pins BLAS/OpenMP/XLA to one thread)
+import _env  # must come first: pins BLAS/OpenMP/XLA to one thread
 
 # isort: split
 
@@ -113,6 +113,7 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    _env.limit_threadpools()
     out = {"threshold": gc.get_threshold(), "objects_at_start": len(gc.get_objects())}
     for lib in args.libs.split(","):
         try:
