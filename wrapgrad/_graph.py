@@ -494,7 +494,8 @@ def run_backward(
                 if vjp is None:
                     gi = None
                 else:
-                    gi = vjp(xp, g, ans, *args, **params)
+                    # Most nodes have no params (NO_PARAMS): a call without ** builds no kwargs dict.
+                    gi = vjp(xp, g, ans, *args) if params is NO_PARAMS else vjp(xp, g, ans, *args, **params)
                     # The argument (or its stand-in) has the shape and dtype the cotangent must have. Most
                     # cotangents already fit: test dtype identity before equality; fit_grad only if needed.
                     arg = args[k]
