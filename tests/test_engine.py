@@ -275,3 +275,22 @@ def test_accumulating_cotangents_never_changes_an_array_seen_elsewhere(xp) -> No
         np.testing.assert_allclose(np.asarray(b.grad), c)
         np.testing.assert_allclose(np.asarray(a.grad), c + d)
         np.testing.assert_allclose(np.asarray(x.grad), 2 * (c + d) + 3 * c)
+
+
+@pytest.mark.parametrize("call", ["backward", "autograd_grad"])
+def test_implicit_gradient_of_a_complex_output_is_a_clear_error(xp, call) -> None:
+    # torch refuses too; silently differentiating Re(L) would answer a question the user did not ask.
+    t = xp.asarray([1 + 1j, 2 - 1j], requires_grad=True)
+    loss = xp.sum(t * t)
+    with pytest.raises(RuntimeError, match=r"only for real scalar outputs.*complex.*xp\.real.*gradient="):
+        if call == "backward":
+            loss.backward()
+        else:
+            wrapgrad.autograd_grad(loss, t)
+    assert t.grad is None
+    # Both ways out work: a real loss, or an explicit cotangent (the gradient of Re(L) = Re(sum t^2): 2 conj(t)).
+    xp.real(loss).backward(retain_graph=True)
+    explicit = wrapgrad.autograd_grad(loss, t, grad_outputs=xp.ones_like(loss))[0]
+    expected = 2 * np.conj(np.asarray([1 + 1j, 2 - 1j]))
+    np.testing.assert_allclose(np.asarray(t.grad), expected)
+    np.testing.assert_allclose(np.asarray(explicit), expected)

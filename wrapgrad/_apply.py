@@ -54,6 +54,7 @@ def apply(name: str, *args: Any, **params: Any) -> Any:
     try:
         out = backend.functions[name](*datas, **params)
     except Exception as exc:
+        _raise_if_foreign_arrays(name, backend, params, exc)
         _raise_if_mixed_devices(name, [*datas, *params.values()], exc)
         raise
     if type(out) is not backend.array_type and backend.normalize is not None:
@@ -176,6 +177,30 @@ def _check_raw_arguments(name: str, backend: Backend, args: tuple[Any, ...]) -> 
             raise TypeError(f"{name}: unsupported argument of type {type(a).__name__}") from None
         if other is not backend:
             raise TypeError(f"{name}: arguments come from different array libraries ({backend.name}, {other.name})")
+
+
+def _raise_if_foreign_arrays(name: str, backend: Backend, params: dict[str, Any], exc: Exception) -> None:
+    """When the backend refused, and a parameter (an index key) holds an array of another library, say so.
+
+    Array arguments were checked before the call; a key is not. The backend's own message is often about
+    something else (array-api-strict says the arrays "are on different devices" for a numpy index). Checked
+    only after the backend raised, so a backend that accepts such a key (jax takes numpy indices) keeps
+    doing so, and the common path pays nothing.
+    """
+    for param, value in params.items():
+        for item in value if isinstance(value, tuple) else (value,):
+            if item is None or isinstance(item, (*_SCALARS, str, slice, type(Ellipsis))) or not hasattr(item, "shape"):
+                continue
+            try:
+                other = backend_of_array(item)
+            except TypeError:
+                continue
+            if other is not backend:
+                what = "the index" if param == "key" else f"{param!r}"
+                raise TypeError(
+                    f"{name}: {what} is an array of another library ({other.name}) than the tensor's "
+                    f"({backend.name}); make it with the tensor's namespace, e.g. xp.asarray(...)"
+                ) from exc
 
 
 def _raise_if_mixed_devices(name: str, values: list[Any], exc: Exception) -> None:

@@ -41,6 +41,14 @@ def _check_roots(op: str, roots: Sequence[Any], gradients: Sequence[Any] | None,
                     f"{op}: gradient is required for a non-scalar output of shape {root.shape} "
                     f"(pass a cotangent of that shape, e.g. ones_like(output))"
                 )
+            if root.dtype in root._backend.complex_dtypes:
+                # torch refuses too: a complex output has no "the" gradient, and silently taking Re(L) would
+                # differentiate something other than what the user wrote.
+                raise RuntimeError(
+                    f"{op}: gradient can be implicitly created only for real scalar outputs, but output {i} is "
+                    f"complex ({root.dtype}); differentiate a real loss (xp.real(out), xp.abs(out) ** 2), or pass "
+                    f"the cotangent explicitly (gradient=xp.ones_like(out) for the gradient of Re(out))"
+                )
             cotangent: Any = xp.ones_like(root._data)
         else:
             cotangent = _cotangent(op, root, gradient, keep_graph)

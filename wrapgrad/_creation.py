@@ -93,9 +93,56 @@ class Creation:
 
     def linspace(self, start: int | float | complex, stop: int | float | complex, /, num: int, *, dtype: Any = None,
                  device: Any = None, endpoint: bool = True, requires_grad: bool = False) -> Tensor:
-        """``linspace`` of the array API standard."""
+        """``linspace`` of the array API standard.
+
+        ``start`` and ``stop`` may also be 0-D Tensors of this backend (an extension, as in torch and jax):
+        the result is then computed from them on the tape, so the gradient reaches both.
+        """
+        if isinstance(start, Tensor) or isinstance(stop, Tensor):
+            result = self._linspace_of_tensors(start, stop, num, dtype, device, endpoint)
+            if requires_grad and not result._requires_grad:
+                result = result.detach().requires_grad_(True)
+            return result
         data = self._backend.xp.linspace(start, stop, num, dtype=dtype, device=device, endpoint=endpoint)
         return self._new(data, requires_grad)
+
+    def _linspace_of_tensors(self, start: Any, stop: Any, num: int, dtype: Any, device: Any,
+                             endpoint: bool) -> Tensor:
+        # numpy's algorithm, in recorded operations: start + arange(num) * step, and the endpoint exactly
+        # stop, so the values agree with the backend's own linspace to rounding and the gradient flows
+        # (d/dstart = 1 - i/div, d/dstop = i/div).
+        from . import _data_type, _manipulation
+
+        ends = []
+        for name, end in (("start", start), ("stop", stop)):
+            if isinstance(end, Tensor):
+                if end._backend is not self._backend:
+                    raise TypeError(f"linspace: {name} is a Tensor of {end._backend.name}, this namespace is "
+                                    f"{self._backend.name}")
+                if end.ndim != 0:
+                    raise ValueError(f"linspace: {name} must be a Python scalar or a 0-D Tensor, got a Tensor of "
+                                     f"shape {end.shape}")
+            elif not isinstance(end, (int, float, complex)):
+                raise TypeError(f"linspace: {name} must be a Python scalar or a 0-D Tensor, got "
+                                f"{type(end).__name__}")
+            ends.append(end)
+        if dtype is None:
+            complex_end = any(isinstance(e, complex) or (isinstance(e, Tensor) and e.dtype in
+                                                         self._backend.complex_dtypes) for e in ends)
+            kind = "complex floating" if complex_end else "real floating"
+            dtype = self._backend.xp.__array_namespace_info__().default_dtypes(device=device)[kind]
+        anchor = next(e for e in ends if isinstance(e, Tensor))
+        device = anchor.device if device is None else device
+        first, last = (_data_type.astype(e, dtype) if isinstance(e, Tensor) else
+                       self.asarray(e, dtype=dtype, device=device) for e in ends)
+        div = num - 1 if endpoint else num
+        steps = self.arange(num, dtype=dtype, device=device)
+        if div <= 0:  # num == 0, or num == 1 with endpoint: numpy gives [start][:num]
+            return (first + steps * 0)[:num] if num else steps
+        values = first + steps * ((last - first) / div)
+        if endpoint:
+            values = _manipulation.concat([values[:-1], _manipulation.reshape(last, (1,))])
+        return values
 
     def ones(self, shape: int | tuple[int, ...], *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import types
 import weakref
 from collections.abc import Callable
@@ -16,6 +17,9 @@ from ._graph import Node, run_backward
 __all__ = ["RemovableHandle", "Tensor"]
 
 _HANDLE_IDS = itertools.count()
+# Guards of the read-add-write into .grad (see Tensor._accumulate_grad); ids of live objects differ, so two
+# tensors share a lock only by stripe, and then only for the length of one addition.
+_GRAD_LOCKS = tuple(threading.Lock() for _ in range(64))
 
 
 class RemovableHandle:
@@ -259,14 +263,19 @@ class Tensor:
     def _accumulate_grad(self, g: Any, create_graph: bool) -> None:
         # Called by the engine with every leaf's total cotangent. Like torch, accumulate into the existing
         # .grad tensor in place (its wrapper is kept, its data rebound) unless the graph is being recorded.
+        # The read-add-write is atomic with respect to other threads (numpy drops the GIL inside a large add,
+        # so two backward calls into one shared leaf would otherwise lose an update, as torch promises not
+        # to). The lock is one of a few striped by the tensor's identity: backward calls into unrelated leaves
+        # do not wait for each other, and a Tensor pays no lock object of its own.
         if isinstance(g, Tensor):
             g = g if create_graph else g._data
-        if not isinstance(g, Tensor):
-            if self._grad is not None and not self._grad._requires_grad:
-                self._grad._data = self._grad._data + g
-                return
-            g = Tensor._make(g, self._backend)
-        self._grad = g if self._grad is None else self._grad + g
+        with _GRAD_LOCKS[id(self) % len(_GRAD_LOCKS)]:
+            if not isinstance(g, Tensor):
+                if self._grad is not None and not self._grad._requires_grad:
+                    self._grad._data = self._grad._data + g
+                    return
+                g = Tensor._make(g, self._backend)
+            self._grad = g if self._grad is None else self._grad + g
 
     # -- array API attributes ---------------------------------------------------------------------------
 
@@ -317,7 +326,10 @@ class Tensor:
         if self._requires_grad:
             raise RuntimeError(
                 f"{what}: cannot export a Tensor that requires grad: the result would be a silent detached "
-                f"copy and gradients would stop there unseen; call .detach() first"
+                f"copy and gradients would stop there unseen. If no gradient is needed through this call, pass "
+                f"x.detach(). To keep the gradient, use wrapgrad's differentiable form of the function where it "
+                f"has one (the namespace's functions and its linalg, fft and other extensions), or wrap the call "
+                f"in wrapgrad.custom_vjp or a wrapgrad.Function that supplies its gradient"
             )
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
@@ -528,8 +540,10 @@ class Tensor:
     def _assign(self, result: Tensor, op: str) -> None:
         if self._node is None and self._requires_grad and _GRAD_ENABLED.get():
             raise RuntimeError(
-                f"{op}: a leaf tensor that requires grad is being used in an in-place operation; "
-                f"do it under wrapgrad.no_grad() or on a .detach()-ed copy"
+                f"{op}: a leaf tensor that requires grad is being used in an in-place operation. To keep the "
+                f"gradient, write into a recorded copy instead (y = xp.asarray(x, copy=True); with "
+                f"array_api_extra.at(x)[i].set(v), pass copy=True); to change the leaf's values without "
+                f"recording it, do it under wrapgrad.no_grad()"
             )
         if result._data.dtype != self._data.dtype:
             raise TypeError(
