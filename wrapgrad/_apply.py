@@ -89,8 +89,8 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
     rule = RULES.get(name)
     # The edges, split into targets and output numbers (see Node); nrs only when some output_nr is not 0.
     targets: list[Any] = []
-    nrs: list[int] | None = None
-    for i, a in enumerate(args):
+    other_outputs = False  # some argument is output 1, 2 ... of a multi-output node (rare)
+    for a in args:
         if (type(a) is Tensor or isinstance(a, Tensor)) and a._requires_grad:
             node = a._node
             if node is None:
@@ -98,11 +98,12 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
             else:
                 targets.append(node)
                 if a._output_nr:
-                    if nrs is None:
-                        nrs = [0] * len(args)
-                    nrs[i] = a._output_nr
+                    other_outputs = True
         else:  # needs no gradient: a constant Tensor, a raw array constant, a Python scalar or None
             targets.append(None)
+    nrs = None
+    if other_outputs:
+        nrs = tuple(0 if t is None or t is a else a._output_nr for t, a in zip(targets, args))
     meta: tuple[Any, ...] | None
     if rule is None or rule.uses_args:
         # The rule gets the arguments themselves, and backward reads their shapes and dtypes from them. A
@@ -112,9 +113,13 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
         # Keep only the shape and dtype of every array argument, not only of those that get a gradient: a
         # rule registered with uses_args=False (concat's) reads the shapes of its constant arguments too.
         saved = None
-        meta = tuple([None if (shape := getattr(d, "shape", None)) is None else _shared_arg_meta(shape, d.dtype)
-                      for d in datas])
-    node = new_node(name, backend, rule, tuple(targets), None if nrs is None else tuple(nrs), meta, saved,
+        try:  # the shared ArgMeta looked up inline (a call per argument costs more than the lookup)
+            meta = tuple([None if (shape := getattr(d, "shape", None)) is None
+                          else _ARG_METAS.get((shape, d.dtype)) or _shared_arg_meta(shape, d.dtype) for d in datas])
+        except TypeError:  # an unhashable shape or dtype
+            meta = tuple([None if (shape := getattr(d, "shape", None)) is None else _arg_meta(ArgMeta, (shape, d.dtype))
+                          for d in datas])
+    node = new_node(name, backend, rule, tuple(targets), nrs, meta, saved,
                     out if rule is not None and rule.uses_ans else None, params, len(out) if multi else 1, multi)
     if ANOMALY.on:
         _anomaly_check(node, out, datas)
@@ -136,11 +141,9 @@ _ARG_METAS_MAX = 4096
 
 
 def _shared_arg_meta(shape: Any, dtype: Any) -> ArgMeta:
+    """The shared ArgMeta of ``(shape, dtype)``, made on a miss (``_record`` looks up the hits itself)."""
     key = (shape, dtype)
-    try:
-        meta = _ARG_METAS.get(key)
-    except TypeError:  # an unhashable shape or dtype: a stand-in of its own
-        return _arg_meta(ArgMeta, key)
+    meta = _ARG_METAS.get(key)
     if meta is None:
         if len(_ARG_METAS) >= _ARG_METAS_MAX:
             _ARG_METAS.clear()
