@@ -6,6 +6,9 @@
 
 Writes benchmarks/results/results.md, results.json and overhead.png
 (the plot needs matplotlib).  See benchmarks/README.md.
+
+Besides the targets, it prints the feature rows (``features.py``; ``--features views,zeros`` or ``none``)
+and a regression check of W1-W6 against the last committed ``results/results.md`` (``regression.py``).
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ import platform
 import sys
 import time
 
+import features
 import harness
 import numpy as np
 import peers
+import regression
 import workloads
 from harness import Task, compare_grads, exc_summary, fmt_bytes, fmt_time, run_interleaved
 
@@ -308,6 +313,8 @@ def make_markdown(res, adapters):
     missing = [status_cell(a) for a in adapters if not a.available]
     if missing:
         L.append("- not available: " + "; ".join(missing))
+    if "load_before" in meta:
+        L.append(f"- load average (1, 5, 15 min): {meta['load_before']} before, {meta.get('load_after')} after")
     L.append("")
 
     # targets first
@@ -459,6 +466,9 @@ def make_markdown(res, adapters):
         if res.get("plot"):
             L.append(f"![µs/op vs size]({res['plot']})\n")
 
+    if res.get("features"):
+        L += features.feature_markdown(res["features"], fmt_time)
+
     if res["problems"]:
         L.append("## Problems seen\n")
         for p in res["problems"]:
@@ -576,6 +586,10 @@ def main():
     p.add_argument("--rounds", type=int, default=None)
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--no-sweep", action="store_true")
+    p.add_argument("--features", default="all", help=f"feature rows: all, none, or a comma list of "
+                   f"{','.join(features.FEATURES)}")
+    p.add_argument("--baseline", default=None, help="results.md to check regressions against "
+                   "(default: benchmarks/results/results.md as committed at HEAD)")
     p.add_argument("--out", default=os.path.join(harness.HERE, "results"))
     args = p.parse_args()
 
@@ -620,6 +634,7 @@ def main():
             "blas": _env.blas_info(),
             "env": _env.env_snapshot(),
             "availability": {a.name: (a.reason or "ok") for a in adapters},
+            "load_before": [round(v, 2) for v in os.getloadavg()],
         },
         "timed": {},
         "problems": problems,
@@ -658,6 +673,14 @@ def main():
         log(f"size sweep ({SWEEP_OPS}-op chain, float64)")
         res["sweep"] = bench_sweep(live, prof)
 
+    if args.features in ("all", "none"):
+        which = list(features.FEATURES) if args.features == "all" else []
+    else:
+        which = [f.strip() for f in args.features.split(",") if f.strip()]
+    if which:
+        log(f"feature rows: {', '.join(which)}")
+        res["features"] = features.bench_features(live, prof, problems, which, log=log)
+
     os.makedirs(args.out, exist_ok=True)
     if res.get("sweep"):
         err = plot_sweep(res["sweep"], os.path.join(args.out, "overhead.png"))
@@ -667,7 +690,23 @@ def main():
             res["plot"] = "overhead.png"
     res["targets"] = compute_targets(res)
     res["meta"]["wall_s"] = round(time.perf_counter() - t_start, 1)
+    res["meta"]["load_after"] = [round(v, 2) for v in os.getloadavg()]
     md = make_markdown(res, adapters)
+    # The regression check reads this run's ratios from the markdown it is about to write, and the
+    # baseline's from the committed one, with the same parser.
+    if args.baseline:
+        with open(args.baseline) as f:
+            base_md, source = f.read(), args.baseline
+    else:
+        base_md, source = regression.committed_baseline(_env.REPO_ROOT)
+    if base_md is not None:
+        res["regression"] = regression.compare(regression.metrics_from_markdown(md),
+                                               regression.metrics_from_markdown(base_md))
+        load = f"{res['meta']['load_before'][0]:.2f} before, {res['meta']['load_after'][0]:.2f} after"
+        md += "\n" + "\n".join(regression.markdown(res["regression"], source, regression.baseline_header(base_md),
+                                                    load))
+    else:
+        log(f"no regression baseline: {source}")
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(md)
     with open(os.path.join(args.out, "results.json"), "w") as f:
@@ -675,6 +714,13 @@ def main():
     log("\n## Targets")
     for t in res["targets"]:
         log(f"  {t['status']:10s} {t['target']}: {t['measured']}")
+    if res.get("regression"):
+        log("\n## Regression check (W1-W6 ratios vs the last committed run; FAIL above +5%)")
+        for r in res["regression"]:
+            if r["change"] is not None:
+                log(f"  {r['status']:10s} {r['metric']}: {r['current']:.3f} vs {r['baseline']:.3f} "
+                    f"({r['change']:+.1%})")
+    log(f"\nload average: {res['meta']['load_before'][0]:.2f} before, {res['meta']['load_after'][0]:.2f} after")
     if problems:
         log("\nproblems:")
         for p_ in problems:

@@ -9,7 +9,7 @@ import array_api_compat
 from ._backend import Backend
 from ._derivatives import RULES
 from ._grad_mode import _GRAD_ENABLED
-from ._graph import ANOMALY, ArgMeta, Edge, Node
+from ._graph import ANOMALY, ArgMeta, Node, new_node
 from ._tensor import Tensor
 
 __all__ = ["apply", "apply_untracked"]
@@ -89,27 +89,40 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
         return _make(out, backend, None, 0)
 
     rule = RULES.get(name)
-    edges: list[Edge | None] = []
+    # The edges, split into targets and output numbers (see Node); nrs only when some output_nr is not 0.
+    targets: list[Any] = []
+    other_outputs = False  # some argument is output 1, 2 ... of a multi-output node (rare)
     for a in args:
-        if type(a) is Tensor or isinstance(a, Tensor):
-            if not a._requires_grad:
-                edges.append(None)
+        if (type(a) is Tensor or isinstance(a, Tensor)) and a._requires_grad:
+            node = a._node
+            if node is None:
+                targets.append(a)
             else:
-                node = a._node
-                edges.append((a, 0) if node is None else (node, a._output_nr))
-        else:  # a raw array constant, a Python scalar or None
-            edges.append(None)
+                targets.append(node)
+                if a._output_nr:
+                    other_outputs = True
+        else:  # needs no gradient: a constant Tensor, a raw array constant, a Python scalar or None
+            targets.append(None)
+    nrs = None
+    if other_outputs:
+        nrs = tuple(0 if t is None or t is a else a._output_nr for t, a in zip(targets, args))
+    meta: tuple[Any, ...] | None
     if rule is None or rule.uses_args:
-        # The rule gets the arguments themselves, and backward reads their shapes and dtypes from them.
-        saved, meta = datas, None
+        # The rule gets the arguments themselves, and backward reads their shapes and dtypes from them. A
+        # tuple, not the list: a tuple of arrays and scalars is one object less for the cyclic GC to walk.
+        saved, meta = tuple(datas), None
     else:
         # Keep only the shape and dtype of every array argument, not only of those that get a gradient: a
         # rule registered with uses_args=False (concat's) reads the shapes of its constant arguments too.
         saved = None
-        meta = [None if (shape := getattr(d, "shape", None)) is None else _arg_meta(ArgMeta, (shape, d.dtype))
-                for d in datas]
-    node = Node(name, backend, rule, tuple(edges), meta, saved, out if rule is not None and rule.uses_ans else None,
-                params, len(out) if multi else 1, multi)
+        try:  # the shared ArgMeta looked up inline (a call per argument costs more than the lookup)
+            meta = tuple([None if (shape := getattr(d, "shape", None)) is None
+                          else _ARG_METAS.get((shape, d.dtype)) or _shared_arg_meta(shape, d.dtype) for d in datas])
+        except TypeError:  # an unhashable shape or dtype
+            meta = tuple([None if (shape := getattr(d, "shape", None)) is None else _arg_meta(ArgMeta, (shape, d.dtype))
+                          for d in datas])
+    node = new_node(name, backend, rule, tuple(targets), nrs, meta, saved,
+                    out if rule is not None and rule.uses_ans else None, params, len(out) if multi else 1, multi)
     if ANOMALY.on:
         _anomaly_check(node, out, datas)
     if not multi:
@@ -119,6 +132,25 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
         for i, o in enumerate(out)
     ]
     return _as_type_of(out, results)
+
+
+# One ArgMeta per (shape, dtype) in use, shared by all the nodes that need it: an ArgMeta is a tuple subclass,
+# which the cyclic GC never untracks, so one per argument of every add or sum node was one more object for
+# every collection to walk. Bounded: cleared when it grows past _ARG_METAS_MAX (dask's unknown-size shapes
+# hold nan, which never compares equal, so they always miss).
+_ARG_METAS: dict[tuple[Any, Any], ArgMeta] = {}
+_ARG_METAS_MAX = 4096
+
+
+def _shared_arg_meta(shape: Any, dtype: Any) -> ArgMeta:
+    """The shared ArgMeta of ``(shape, dtype)``, made on a miss (``_record`` looks up the hits itself)."""
+    key = (shape, dtype)
+    meta = _ARG_METAS.get(key)
+    if meta is None:
+        if len(_ARG_METAS) >= _ARG_METAS_MAX:
+            _ARG_METAS.clear()
+        meta = _ARG_METAS[key] = _arg_meta(ArgMeta, key)
+    return meta
 
 
 def _anomaly_check(node: Node, out: Any, datas: list[Any]) -> None:

@@ -2,7 +2,8 @@
 
 A Node is one recorded operation. Its ``next`` holds one edge per positional array argument: ``None``
 when that argument needs no gradient, else ``(target, output_nr)`` where ``target`` is the argument's own
-Node (a non-leaf) or the argument Tensor itself (a leaf that requires grad).
+Node (a non-leaf) or the argument Tensor itself (a leaf that requires grad). The node stores the edges
+split, as a tuple of targets and a tuple of output numbers (see :class:`Node`), and ``next`` builds them.
 
 :func:`run_backward` walks the graph without recursion (Kahn's algorithm over dependency counts), so a
 chain of 10^5 operations needs no deep Python stack, and it drops every cotangent buffer as soon as it is
@@ -52,15 +53,48 @@ class ArgMeta(NamedTuple):
         return len(self.shape)
 
 
+# The params of every node recorded without any (most of them): one shared, never-mutated dict, so that a
+# node costs no dict of its own. Rules receive params as ``**params``, a fresh dict per call.
+NO_PARAMS: dict[str, Any] = {}
+
+
+def new_node(name: str, backend: Backend, rule: Rule | None, targets: tuple[Any, ...], nrs: tuple[int, ...] | None,
+             input_meta: tuple[Any, ...] | None, saved_args: tuple[Any, ...] | None, ans: Any,
+             params: dict[str, Any], n_outputs: int, multi: bool) -> Node:
+    """The funnel's constructor of a :class:`Node`: the edges already split (``targets``, ``nrs``), no checks."""
+    node = object.__new__(Node)
+    node.name = name
+    node.backend = backend
+    node.rule = rule
+    node.targets = targets
+    node.nrs = nrs
+    node.input_meta = input_meta
+    node.saved_args = saved_args
+    node.ans = ans
+    node.params = params if params else NO_PARAMS
+    node.n_outputs = n_outputs
+    node.multi = multi
+    node.released = False
+    return node
+
+
 # How torch names the nodes of the operators, so grad_fn reads as PyTorch users know it.
 _TORCH_NODE_NAMES = {"multiply": "Mul", "subtract": "Sub", "divide": "Div", "negative": "Neg", "__getitem__": "Index"}
 
 
 class Node:
-    """One recorded operation: what backward needs to send cotangents to the operation's inputs."""
+    """One recorded operation: what backward needs to send cotangents to the operation's inputs.
+
+    A long graph is mostly nodes, and Python's cyclic collector walks every container object that it
+    tracks, again and again while the graph grows. So a node holds as few tracked objects as it can: its
+    edges as one tuple of targets (``targets``; it holds nodes, so it stays tracked) and one tuple of output
+    numbers (``nrs``, ``None`` when all are 0; ints only, so the collector untracks it), its saved
+    arguments and ``ArgMeta`` stand-ins as tuples of arrays and atoms (untracked too), and no params dict
+    of its own when there are none (``NO_PARAMS``). ``benchmarks/gcprobe.py`` counts what is left.
+    """
 
     __slots__ = (
-        "name", "backend", "rule", "next", "input_meta", "saved_args", "ans", "params", "n_outputs",
+        "name", "backend", "rule", "targets", "nrs", "input_meta", "saved_args", "ans", "params", "n_outputs",
         "multi", "released", "__weakref__",
     )
 
@@ -80,17 +114,27 @@ class Node:
         self.name = name
         self.backend = backend
         self.rule = rule
-        self.next = next_edges
+        self.targets = tuple(None if edge is None else edge[0] for edge in next_edges)
+        nrs = tuple(0 if edge is None else edge[1] for edge in next_edges)
+        self.nrs = nrs if any(nrs) else None
         # (shape, dtype) of each array argument (the funnel's are ArgMeta stand-ins), None for scalars; None
         # as a whole when saved_args holds the arguments themselves (see arg_meta).
         self.input_meta = input_meta
         self.saved_args = saved_args
         self.ans = ans
-        self.params = params
+        self.params = params if params else NO_PARAMS
         self.n_outputs = n_outputs
         # A tuple result (even of one array, as meshgrid(x)): cotangents travel as a list, one slot each.
         self.multi = multi
         self.released = False
+
+    @property
+    def next(self) -> tuple[Edge | None, ...]:
+        """One edge per positional array argument: ``None``, or ``(target, output_nr)``."""
+        nrs = self.nrs
+        if nrs is None:
+            return tuple(None if t is None else (t, 0) for t in self.targets)
+        return tuple(None if t is None else (t, nr) for t, nr in zip(self.targets, nrs))
 
     def __repr__(self) -> str:
         return f"<{self.type_name()} object at {id(self):#x}>"
@@ -335,16 +379,16 @@ def _leading_to(starts: list[Any], wanted: dict[Any, int]) -> set[Any]:
             node, inputs_done = stack.pop()
             if inputs_done:
                 if node in wanted or any(
-                        edge is not None and (edge[0] in needed or edge[0] in wanted) for edge in node.next):
+                        t is not None and (t in needed or t in wanted) for t in node.targets):
                     needed.add(node)
                 continue
             if node in visited:
                 continue
             visited.add(node)
             stack.append((node, True))
-            for edge in node.next:
-                if edge is not None and type(edge[0]) is Node and edge[0] not in visited:
-                    stack.append((edge[0], False))
+            for t in node.targets:
+                if t is not None and type(t) is Node and t not in visited:
+                    stack.append((t, False))
     return needed
 
 
@@ -375,15 +419,14 @@ def run_backward(
     stack = [t for t in starts if type(t) is Node]
     while stack:
         node = stack.pop()
-        for edge in node.next:
-            if edge is not None:
-                target = edge[0]
-                if target in deps:
-                    deps[target] += 1
+        for child in node.targets:
+            if child is not None:
+                if child in deps:
+                    deps[child] += 1
                 else:
-                    deps[target] = 1
-                    if type(target) is Node:
-                        stack.append(target)
+                    deps[child] = 1
+                    if type(child) is Node:
+                        stack.append(child)
 
     captured: dict[Any, Any] = {}
     wanted: dict[Any, int] | None = None
@@ -443,16 +486,16 @@ def run_backward(
                 assert saved is not None  # the funnel keeps one or the other
                 args = saved
                 vjps = rule.vjps
-        for k, edge in enumerate(target.next):
-            if edge is None:
+        for k, child in enumerate(target.targets):
+            if child is None:
                 continue
-            child = edge[0]
             if hot:
                 vjp = vjps[k]
                 if vjp is None:
                     gi = None
                 else:
-                    gi = vjp(xp, g, ans, *args, **params)
+                    # Most nodes have no params (NO_PARAMS): a call without ** builds no kwargs dict.
+                    gi = vjp(xp, g, ans, *args) if params is NO_PARAMS else vjp(xp, g, ans, *args, **params)
                     # The argument (or its stand-in) has the shape and dtype the cotangent must have. Most
                     # cotangents already fit: test dtype identity before equality; fit_grad only if needed.
                     arg = args[k]
@@ -463,7 +506,8 @@ def run_backward(
                 gi = None if grads is None else grads[k]
             if gi is not None:
                 if type(child) is Node and child.multi:
-                    _add_grad(buffers, child, edge[1], child.n_outputs, gi)
+                    nrs = target.nrs
+                    _add_grad(buffers, child, 0 if nrs is None else nrs[k], child.n_outputs, gi)
                 else:
                     previous = buffers.get(child)
                     if previous is None:
