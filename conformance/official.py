@@ -118,6 +118,12 @@ BACKENDS: dict[str, Backend] = {
             "__array_namespace__(api_version=...) raises for any other version)"
         ),
     ),
+    "dask": Backend(
+        name="dask",
+        raw_module="array_api_compat.dask.array",
+        wrapped_module="wrapgrad.dask",
+        requires=("dask", "array_api_compat"),
+    ),
 }
 
 

@@ -105,6 +105,8 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
         saved = None
         meta = [None if (shape := getattr(d, "shape", None)) is None else _arg_meta(ArgMeta, (shape, d.dtype))
                 for d in datas]
+    if backend.unknown_shapes:
+        meta = _check_unknown_shapes(name, datas, params, out, meta)
     node = Node(name, backend, rule, tuple(edges), meta, saved, out if rule is not None and rule.uses_ans else None,
                 params, len(out) if multi else 1, multi)
     if ANOMALY.on:
@@ -116,6 +118,52 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
         for i, o in enumerate(out)
     ]
     return _as_type_of(out, results)
+
+
+# Rules that read no sizes from shapes, so they run on arrays whose sizes are unknown until computed (dask after
+# a boolean mask): the element-wise ones (filled in on first use: _elementwise imports this module) and these.
+_SHAPE_FREE_RULES: set[str] = {"sum", "where", "astype"}
+
+
+def _check_unknown_shapes(name: str, datas: list[Any], params: dict[str, Any], out: Any,
+                          meta: list[Any] | None) -> list[Any] | None:
+    """Refuse, when it is recorded, an op whose gradient could not run on arrays of unknown size.
+
+    Without this, backward would fail inside dask (``cannot broadcast shape (nan,) to shape (nan,)``) or a
+    rule would divide by a size of ``nan``. What is allowed records shape stand-ins that can broadcast lazily.
+    """
+    from ._backend import is_unknown_size, shape_for_rules
+
+    arrays = [d for d in datas if hasattr(d, "shape")]
+    results = list(out) if isinstance(out, (tuple, list)) else [out]
+    unknown = next((a.shape for a in [*arrays, *results] if any(is_unknown_size(n) for n in a.shape)), None)
+    if unknown is None:
+        return meta
+    if len(_SHAPE_FREE_RULES) < 4:
+        from . import _elementwise
+
+        _SHAPE_FREE_RULES.update(_elementwise.__all__)
+    # x[mask] of an x of known shape: its gradient writes g back through the mask, block by block.
+    masked = (name == "__getitem__" and not any(is_unknown_size(n) for n in datas[0].shape)
+              and _is_lone_boolean_key(params.get("key")))
+    if not masked and name not in _SHAPE_FREE_RULES:
+        raise ValueError(
+            f"{name}: no gradient through an array of unknown shape {unknown} (its size is known only when it is "
+            "computed, as after a boolean mask, nonzero or unique_*). Keep shapes known for the gradient, e.g. "
+            "xp.where(mask, x, 0) instead of x[mask], or compute the sizes first (dask: compute_chunk_sizes()) "
+            "and wrap the result again; or record this op under no_grad()"
+        )
+    if meta is None:
+        return None
+    return [m if m is None or not any(is_unknown_size(n) for n in m.shape)
+            else _arg_meta(ArgMeta, (shape_for_rules(d), m.dtype)) for m, d in zip(meta, datas)]
+
+
+def _is_lone_boolean_key(key: Any) -> bool:
+    if isinstance(key, tuple) and len(key) == 1:
+        key = key[0]
+    dtype = getattr(key, "dtype", None)
+    return dtype is not None and getattr(dtype, "kind", None) == "b"
 
 
 def _anomaly_check(node: Node, out: Any, datas: list[Any]) -> None:
