@@ -159,6 +159,23 @@ class Backend:
         new[key] = value
         return new
 
+    def placement(self, device: Any, obj: Any) -> Any:
+        """Where ``asarray(obj, device=device)`` puts its result.
+
+        On jax, ``device(x)`` of a sharded ``x`` is a sharding, and one that splits an axis cannot hold a
+        scalar (``xp.asarray(0.0, device=device(x))``); such a value goes to the same devices, replicated,
+        as ``jax.jit`` places a scalar computed from ``x``. Everything else is the device as given.
+        """
+        if not self.is_jax:
+            return device
+        spec = getattr(device, "spec", None)
+        ndim = getattr(obj, "ndim", 0 if isinstance(obj, (bool, int, float, complex)) else None)
+        if spec is None or ndim is None or len(spec) <= ndim:
+            return device
+        from jax.sharding import NamedSharding, PartitionSpec
+
+        return NamedSharding(device.mesh, PartitionSpec())
+
     def vmap(self, fn: Callable[..., Any]) -> Callable[..., Any] | None:
         """``fn`` mapped over the leading axis of its arguments in one vectorized call, where the library
         has a transformation for it (``jax.vmap``); ``None`` elsewhere (callers then loop in Python).
