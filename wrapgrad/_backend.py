@@ -172,9 +172,8 @@ class Backend:
         ndim = getattr(obj, "ndim", 0 if isinstance(obj, (bool, int, float, complex)) else None)
         if spec is None or ndim is None or len(spec) <= ndim:
             return device
-        from jax.sharding import NamedSharding, PartitionSpec
-
-        return NamedSharding(device.mesh, PartitionSpec())
+        sharding = _module("jax.sharding")
+        return sharding.NamedSharding(device.mesh, sharding.PartitionSpec())
 
     def vmap(self, fn: Callable[..., Any]) -> Callable[..., Any] | None:
         """``fn`` mapped over the leading axis of its arguments in one vectorized call, where the library
