@@ -169,6 +169,26 @@ def test_gradient_through_a_boolean_mask(xp: Any, counter: ComputeCounter, shape
     np.testing.assert_allclose(grad, numeric_grad(f_np, values), rtol=1e-7, atol=1e-7)
 
 
+def test_hessian_through_a_boolean_mask(xp: Any, counter: ComputeCounter) -> None:
+    v = np.array([0.5, -1.0, 2.0, 1.5, -0.2, 3.0])
+    h = wrapgrad.hessian(lambda x: xp.sum(x[x > 0] ** 3))(xp.asarray(chunked(v, 4)))
+    assert counter.computes == 0
+    np.testing.assert_allclose(h._data.compute(), np.diag(6 * v * (v > 0)), rtol=1e-14)
+
+
+def test_write_through_a_mask_keeps_both_gradients(xp: Any) -> None:
+    v, w = np.array([0.5, -1.0, 2.0, 1.5, -0.2]), np.array([10.0, 20.0, 30.0, 40.0, 50.0])
+    x = xp.asarray(chunked(v), requires_grad=True)
+    other = xp.asarray(chunked(w), requires_grad=True)
+    y = x * 1.0
+    mask = x > 0
+    y[mask] = other[mask] ** 2  # a value of unknown size, written back through the same mask
+    xp.sum(y * xp.asarray(chunked(np.arange(1.0, 6.0)))).backward()
+    weights = np.arange(1.0, 6.0)
+    np.testing.assert_allclose(x.grad._data.compute(), weights * (v <= 0))
+    np.testing.assert_allclose(other.grad._data.compute(), weights * 2 * w * (v > 0))
+
+
 def test_gradient_through_a_row_mask(xp: Any) -> None:
     rows = np.array([True, False, True])
     x = xp.asarray(chunked(X, (2, 3)), requires_grad=True)

@@ -121,8 +121,9 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
 
 
 # Rules that read no sizes from shapes, so they run on arrays whose sizes are unknown until computed (dask after
-# a boolean mask): the element-wise ones (filled in on first use: _elementwise imports this module) and these.
-_SHAPE_FREE_RULES: set[str] = {"sum", "where", "astype"}
+# a boolean mask): the element-wise ones and these. Filled on first use (_elementwise imports this module).
+_SHAPE_FREE_RULES: set[str] = set()
+_SHAPE_FREE_OTHERS = ("sum", "where", "astype", "broadcast_to")
 
 
 def _check_unknown_shapes(name: str, datas: list[Any], params: dict[str, Any], out: Any,
@@ -139,12 +140,13 @@ def _check_unknown_shapes(name: str, datas: list[Any], params: dict[str, Any], o
     unknown = next((a.shape for a in [*arrays, *results] if any(is_unknown_size(n) for n in a.shape)), None)
     if unknown is None:
         return meta
-    if len(_SHAPE_FREE_RULES) < 4:
+    if not _SHAPE_FREE_RULES:
         from . import _elementwise
 
-        _SHAPE_FREE_RULES.update(_elementwise.__all__)
-    # x[mask] of an x of known shape: its gradient writes g back through the mask, block by block.
-    masked = (name == "__getitem__" and not any(is_unknown_size(n) for n in datas[0].shape)
+        _SHAPE_FREE_RULES.update(_elementwise.__all__, _SHAPE_FREE_OTHERS)
+    # x[mask] of an x of known shape: its gradient writes g back through the mask, block by block; and that
+    # write (x[mask] = value, recorded when create_graph differentiates a gradient) reads value back as g[mask].
+    masked = (name in ("__getitem__", "__setitem__") and not any(is_unknown_size(n) for n in datas[0].shape)
               and _is_lone_boolean_key(params.get("key")))
     if not masked and name not in _SHAPE_FREE_RULES:
         raise ValueError(

@@ -541,36 +541,25 @@ def _dask_set_through_mask(data: Any, key: Any, value: Any) -> Any:
             flat = _dask_set_through_mask(data.reshape(-1).rechunk(flat_mask.chunks), flat_mask, value)
             return flat.reshape(data.shape)
         data = data.rechunk(mask.chunks)
-        value_blocks = value.to_delayed().reshape(-1)
-        if value.ndim != 1 or value_blocks.size != math.prod(mask.numblocks):
-            raise ValueError(f"__setitem__: a value of shape {value.shape} in {value_blocks.size} chunks does not "
-                             f"come from this mask ({math.prod(mask.numblocks)} chunks); rechunk neither")
-        mask_blocks = mask.to_delayed()
-
-        def value_block(index: tuple[int, ...]) -> Any:
-            return value_blocks[int(np.ravel_multi_index(index, mask.numblocks))]
     elif mask.ndim == 1 and data.ndim > 1 and mask.shape[0] == data.shape[0] and value.ndim == data.ndim:
         data = data.rechunk((mask.chunks[0], *value.chunks[1:]))
-        value_grid = value.to_delayed()
-        if value_grid.shape != data.numblocks:
-            raise ValueError(f"__setitem__: a value in {value_grid.shape} chunks does not come from this mask "
-                             f"({data.numblocks} chunks); rechunk neither")
-        mask_blocks = mask.to_delayed()
-
-        def value_block(index: tuple[int, ...]) -> Any:
-            return value_grid[index]
     else:
         raise ValueError(f"__setitem__: dask cannot write a value of unknown shape {value.shape} through a mask of "
                          f"shape {mask.shape} into an array of shape {data.shape}")
-    data_blocks = data.to_delayed()
+    # One value block per data block. dask took x[mask] in the common refinement of x's and the mask's
+    # chunks, which has as many blocks as the mask's only if it is the mask's: equal counts mean equal blocks.
+    value_blocks = value.to_delayed()
+    if value_blocks.shape != data.numblocks:
+        raise ValueError(f"__setitem__: a value of shape {value.shape} in {value_blocks.shape} chunks does not come "
+                         f"from this mask (chunks {data.numblocks}); rechunk neither x nor the mask before x[mask]")
+    data_blocks, mask_blocks = data.to_delayed(), mask.to_delayed()
     place = dask.delayed(_place_block, pure=True)
-    rows = np.empty(data.numblocks, dtype=object)
+    blocks = np.empty(data.numblocks, dtype=object)
     for index in np.ndindex(*data.numblocks):
         block_shape = tuple(c[i] for c, i in zip(data.chunks, index))
-        mask_block = mask_blocks[index] if mask.ndim == data.ndim else mask_blocks[index[:1]]
-        rows[index] = da.from_delayed(place(data_blocks[index], mask_block, value_block(index)), block_shape,
-                                      dtype=data.dtype, meta=data._meta)
-    return da.block(rows.tolist())
+        placed = place(data_blocks[index], mask_blocks[index[:mask.ndim]], value_blocks[index])
+        blocks[index] = da.from_delayed(placed, block_shape, dtype=data.dtype, meta=data._meta)
+    return da.block(blocks.tolist())
 
 
 def _place_block(block: Any, mask: Any, values: Any) -> Any:
