@@ -51,7 +51,8 @@ def test_gradient_on_a_local_cluster(client: Any) -> None:
 
     def loss(w: Any, X: Any, y: Any) -> Any:
         residual = xp.tanh(X @ w) - y
-        return xp.mean(residual * residual)
+        # the masked term sends wrapgrad's own block functions (the write back through the mask) to the workers
+        return xp.mean(residual * residual) + 0.1 * xp.sum(residual[residual > 0])
 
     X, y = xp.asarray(da.from_array(X_np, chunks=(50, 6))), xp.asarray(da.from_array(y_np, chunks=50))
     w = xp.asarray(w_np, requires_grad=True)
@@ -61,10 +62,12 @@ def test_gradient_on_a_local_cluster(client: Any) -> None:
     futures = client.compute([value._data, w.grad._data, g._data])
     loss_value, grad, functional_grad = client.gather(futures)
     assert all(f.status == "finished" for f in futures)
-    # closed form, numpy only: d/dw mean((tanh(Xw) - y)^2) = 2/n X^T ((tanh(Xw) - y) (1 - tanh(Xw)^2))
+    # closed form, numpy only, with r = tanh(Xw) - y: d/dw [mean(r^2) + 0.1 sum(r[r > 0])]
+    # = X^T ((2/n r + 0.1 [r > 0]) (1 - tanh(Xw)^2))
     t = np.tanh(X_np @ w_np)
-    expected = 2 / len(y_np) * X_np.T @ ((t - y_np) * (1 - t**2))
-    np.testing.assert_allclose(loss_value, np.mean((t - y_np) ** 2), rtol=1e-13)
+    r = t - y_np
+    expected = X_np.T @ ((2 / len(y_np) * r + 0.1 * (r > 0)) * (1 - t**2))
+    np.testing.assert_allclose(loss_value, np.mean(r**2) + 0.1 * r[r > 0].sum(), rtol=1e-13)
     np.testing.assert_allclose(grad, expected, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(functional_grad, expected, rtol=1e-12, atol=1e-14)
 
