@@ -130,6 +130,12 @@ BACKENDS: dict[str, Backend] = {
         wrapped_module="wrapgrad.cupy",
         requires=("cupy", "array_api_compat"),
     ),
+    "dask": Backend(
+        name="dask",
+        raw_module="array_api_compat.dask.array",
+        wrapped_module="wrapgrad.dask",
+        requires=("dask", "array_api_compat"),
+    ),
 }
 
 

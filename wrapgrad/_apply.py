@@ -6,7 +6,7 @@ from typing import Any
 
 import array_api_compat
 
-from ._backend import Backend
+from ._backend import Backend, backend_of_array
 from ._derivatives import RULES
 from ._grad_mode import _GRAD_ENABLED
 from ._graph import ANOMALY, ArgMeta, Node, new_node
@@ -117,10 +117,12 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
         saved = None
         try:  # the shared ArgMeta looked up inline (a call per argument costs more than the lookup)
             meta = tuple([None if (shape := getattr(d, "shape", None)) is None
-                          else _ARG_METAS.get((shape, d.dtype)) or _shared_arg_meta(shape, d.dtype) for d in datas])
+                          else _ARG_METAS.get((shape, id(d.dtype))) or _shared_arg_meta(shape, d.dtype) for d in datas])
         except TypeError:  # an unhashable shape or dtype
             meta = tuple([None if (shape := getattr(d, "shape", None)) is None else _arg_meta(ArgMeta, (shape, d.dtype))
                           for d in datas])
+    if backend.unknown_shapes:
+        meta = _check_unknown_shapes(name, datas, params, out, meta)
     node = new_node(name, backend, rule, tuple(targets), nrs, meta, saved,
                     out if rule is not None and rule.uses_ans else None, params, len(out) if multi else 1, multi)
     if ANOMALY.on:
@@ -144,13 +146,63 @@ _ARG_METAS_MAX = 4096
 
 def _shared_arg_meta(shape: Any, dtype: Any) -> ArgMeta:
     """The shared ArgMeta of ``(shape, dtype)``, made on a miss (``_record`` looks up the hits itself)."""
-    key = (shape, dtype)
+    # Keyed by the dtype's id: dtypes of two libraries can collide in a hash, and comparing them warns
+    # (array-api-strict). The entry's ArgMeta keeps the dtype alive, so its id is not reused meanwhile.
+    key = (shape, id(dtype))
     meta = _ARG_METAS.get(key)
     if meta is None:
         if len(_ARG_METAS) >= _ARG_METAS_MAX:
             _ARG_METAS.clear()
-        meta = _ARG_METAS[key] = _arg_meta(ArgMeta, key)
+        meta = _ARG_METAS[key] = _arg_meta(ArgMeta, (shape, dtype))
     return meta
+
+
+# Rules that read no sizes from shapes, so they run on arrays whose sizes are unknown until computed (dask after
+# a boolean mask): the element-wise ones and these. Filled on first use (_elementwise imports this module).
+_SHAPE_FREE_RULES: set[str] = set()
+_SHAPE_FREE_OTHERS = ("sum", "where", "astype", "broadcast_to", "_times", "_over")  # _times, _over: the guards
+
+
+def _check_unknown_shapes(name: str, datas: list[Any], params: dict[str, Any], out: Any,
+                          meta: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+    """Refuse, when it is recorded, an op whose gradient could not run on arrays of unknown size.
+
+    Without this, backward would fail inside dask (``cannot broadcast shape (nan,) to shape (nan,)``) or a
+    rule would divide by a size of ``nan``. What is allowed records shape stand-ins that can broadcast lazily.
+    """
+    from ._backend import is_unknown_size, shape_for_rules
+
+    arrays = [d for d in datas if hasattr(d, "shape")]
+    results = list(out) if isinstance(out, (tuple, list)) else [out]
+    unknown = next((a.shape for a in [*arrays, *results] if any(is_unknown_size(n) for n in a.shape)), None)
+    if unknown is None:
+        return meta
+    if not _SHAPE_FREE_RULES:
+        from . import _elementwise
+
+        _SHAPE_FREE_RULES.update(_elementwise.__all__, _SHAPE_FREE_OTHERS)
+    # x[mask] of an x of known shape: its gradient writes g back through the mask, block by block; and that
+    # write (x[mask] = value, recorded when create_graph differentiates a gradient) reads value back as g[mask].
+    masked = (name in ("__getitem__", "__setitem__") and not any(is_unknown_size(n) for n in datas[0].shape)
+              and _is_lone_boolean_key(params.get("key")))
+    if not masked and name not in _SHAPE_FREE_RULES:
+        raise ValueError(
+            f"{name}: no gradient through an array of unknown shape {unknown} (its size is known only when it is "
+            "computed, as after a boolean mask, nonzero or unique_*). Keep shapes known for the gradient, e.g. "
+            "xp.where(mask, x, 0) instead of x[mask], or compute the sizes first (dask: compute_chunk_sizes()) "
+            "and wrap the result again; or record this op under no_grad()"
+        )
+    if meta is None:
+        return None
+    return tuple(m if m is None or not any(is_unknown_size(n) for n in m.shape)
+                 else _arg_meta(ArgMeta, (shape_for_rules(d), m.dtype)) for m, d in zip(meta, datas))
+
+
+def _is_lone_boolean_key(key: Any) -> bool:
+    if isinstance(key, tuple) and len(key) == 1:
+        key = key[0]
+    dtype = getattr(key, "dtype", None)
+    return dtype is not None and getattr(dtype, "kind", None) == "b"
 
 
 def _anomaly_check(node: Node, out: Any, datas: list[Any]) -> None:

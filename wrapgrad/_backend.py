@@ -8,6 +8,7 @@ theirs is seen or their namespace is asked for, never at ``import wrapgrad``.
 from __future__ import annotations
 
 import collections
+import math
 import sys
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
@@ -51,6 +52,14 @@ class Backend:
         self.namespace: ModuleType | None = None  # wrapgrad's module for this backend, set by _namespace
         self.is_numpy = self.name == "numpy"
         self.is_jax = self.name == "jax"
+        self.is_dask = self.name == "dask"
+        # Whether arrays of this library may have dimensions of unknown size (dask after a boolean mask): the
+        # funnel then checks, when it records, that the rule can run on them (see _apply).
+        self.unknown_shapes = self.is_dask
+        if self.is_dask:
+            # compat's dask lacks some spec functions the rules need (take_along_axis): the rules, the
+            # funnel and the creation functions all see this namespace, compat's plus the fills below.
+            self.xp = _dask_namespace(xp)
         if self.is_numpy:
             import numpy as np
 
@@ -86,7 +95,7 @@ class Backend:
         and ``concat`` take their arrays as separate arguments (each one gets its own edge on the tape).
         """
         if name == "__getitem__":
-            return _get_item
+            return _dask_get_item if self.is_dask else _get_item
         if name == "__setitem__":
             return lambda x, value, *, key: self.set_item(x, key, value)
         if name == "to_device":  # to_device(x, device, /, stream=None): device is positional-only
@@ -189,6 +198,8 @@ class Backend:
         if WRITE_IN_PLACE.get() is data:  # proven by owned_alone for this very array (views.py): no copy
             data[key] = value
             return data
+        if self.is_dask and _dask_unknown_mask_write(data, key, value):
+            return _dask_set_through_mask(data, key, value)
         new = self.xp.asarray(data, copy=True)
         new[key] = value
         return new
@@ -276,6 +287,21 @@ class Backend:
             self._equal(flat_g[start:stop], 0, out=chunk_mask)
             self._copyto(flat_out[start:stop], 0, where=chunk_mask)
         return out
+    def placement(self, device: Any, obj: Any) -> Any:
+        """Where ``asarray(obj, device=device)`` puts its result.
+
+        On jax, ``device(x)`` of a sharded ``x`` is a sharding, and one that splits an axis cannot hold a
+        scalar (``xp.asarray(0.0, device=device(x))``); such a value goes to the same devices, replicated,
+        as ``jax.jit`` places a scalar computed from ``x``. Everything else is the device as given.
+        """
+        if not self.is_jax:
+            return device
+        spec = getattr(device, "spec", None)
+        ndim = getattr(obj, "ndim", 0 if isinstance(obj, (bool, int, float, complex)) else None)
+        if spec is None or ndim is None or len(spec) <= ndim:
+            return device
+        sharding = _module("jax.sharding")
+        return sharding.NamedSharding(device.mesh, sharding.PartitionSpec())
 
     def vmap(self, fn: Callable[..., Any]) -> Callable[..., Any] | None:
         """``fn`` mapped over the leading axis of its arguments in one vectorized call, where the library
@@ -304,6 +330,8 @@ class Backend:
             return out
         if self.is_jax:
             return xp.zeros(size, dtype=values.dtype, device=device).at[positions].add(values)
+        if self.is_dask:
+            return _dask_scatter_add(self.xp, values, positions, size)
         order = xp.argsort(positions, stable=True)
         sorted_positions = xp.take(positions, order)
         running = xp.cumulative_sum(xp.take(values, order), include_initial=True)
@@ -399,6 +427,8 @@ def backend_for(xp: ModuleType) -> Backend:
 
             return backend_for(compat_numpy)
         backend = _BACKENDS[id(xp)] = Backend(xp)
+        if backend.xp is not xp:  # a filled namespace (dask's) finds the same Backend when the rules pass it
+            _BACKENDS[id(backend.xp)] = backend
     return backend
 
 
@@ -451,3 +481,261 @@ _INSTALL_HINTS = {
     "dask": 'pip install "dask[array]"',
     "cupy": "pip install cupy-cuda12x (match your CUDA version; see https://docs.cupy.dev/en/stable/install.html)",
 }
+
+
+# ======================================================================================================
+# dask (array_api_compat.dask.array): the spec functions compat's dask lacks, and unknown sizes
+# ======================================================================================================
+# dask builds a graph and computes nothing until asked, so every fill here stays lazy: no compute, no
+# value-dependent Python. dask and numpy are imported inside the functions, when a dask array is seen.
+
+
+def _module(name: str) -> Any:
+    # dask ships no type hints: its modules are typed Any here, so that strict mypy checks the rest.
+    import importlib
+
+    return importlib.import_module(name)
+
+
+class _FilledNamespace(ModuleType):
+    """A library's array-API namespace plus the functions it lacks; every other name comes from the library.
+
+    It keeps the library's ``__name__``, so it reads as the library everywhere; ``backend_for`` maps it to
+    the same :class:`Backend` as the library's own namespace.
+    """
+
+    def __init__(self, base: ModuleType, fills: dict[str, Any]) -> None:
+        super().__init__(base.__name__, base.__doc__)
+        self._wrapgrad_base = base
+        self.__dict__.update(fills)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wrapgrad_base, name)
+
+
+def _dask_namespace(compat_dask: ModuleType) -> ModuleType:
+    fft = compat_dask.fft
+    return _FilledNamespace(compat_dask, {
+        "take_along_axis": _dask_take_along_axis,
+        "broadcast_to": _dask_broadcast_to,
+        "take": _dask_take,
+        "tensordot": _dask_tensordot,
+        "eye": _dask_eye,
+        "linalg": _FilledNamespace(compat_dask.linalg, {"cholesky": _dask_cholesky}),
+        "fft": _FilledNamespace(fft, {name: _DaskFFT(getattr(fft, name), name.endswith("n")) for name in (
+            "fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fftn", "ifftn", "rfftn", "irfftn")}),
+    })
+
+
+def _dask_tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Any:
+    compat_dask = _module("array_api_compat.dask.array")
+
+    if not isinstance(axes, int):  # dask's tensordot gives wrong values for negative axes (dask 2026.8)
+        first, second = axes
+        axes = ([a % x1.ndim for a in first], [a % x2.ndim for a in second])
+    return compat_dask.tensordot(x1, x2, axes=axes)
+
+
+def _dask_eye(n_rows: int, n_cols: int | None = None, /, *, k: int = 0, dtype: Any = None, device: Any = None) -> Any:
+    compat_dask = _module("array_api_compat.dask.array")
+
+    if n_cols is None or n_cols == n_rows:
+        return compat_dask.eye(n_rows, n_cols, k=k, dtype=dtype, device=device)
+    # dask's eye of a non-square shape builds a graph with a missing block (dask 2026.8): compare indices.
+    rows = compat_dask.arange(n_rows)[:, None]
+    cols = compat_dask.arange(n_cols)[None, :]
+    return compat_dask.astype(rows + k == cols, compat_dask.float64 if dtype is None else dtype)
+
+
+def _dask_cholesky(x: Any, /, *, upper: bool = False) -> Any:
+    da = _module("dask.array")
+
+    # compat's cholesky calls dask's with its default lower=False, so it returns the upper factor for upper=False
+    # (array-api-compat 1.16); ask for the lower one, and make the upper one from it as the spec says.
+    lower = da.linalg.cholesky(x, lower=True)
+    if not upper:
+        return lower
+    upper_factor = lower.T
+    return da.conj(upper_factor) if da.iscomplexobj(upper_factor) else upper_factor
+
+
+class _DaskFFT:
+    """A dask FFT that first puts the transformed axes in one chunk each (dask refuses them split)."""
+
+    def __init__(self, fn: Callable[..., Any], n_dimensional: bool) -> None:
+        self.fn = fn
+        self.n_dimensional = n_dimensional
+        self.__name__ = getattr(fn, "__name__", "fft")
+        self.__doc__ = fn.__doc__
+
+    def __call__(self, x: Any, /, *args: Any, **kwargs: Any) -> Any:
+        if self.n_dimensional:
+            axes = kwargs.get("axes", args[1] if len(args) > 1 else None)
+            s = kwargs.get("s", args[0] if args else None)
+            if axes is None:
+                axes = range(x.ndim) if s is None else range(x.ndim - len(s), x.ndim)
+        else:
+            axes = [kwargs.get("axis", args[1] if len(args) > 1 else -1)]
+        x = x.rechunk({a % x.ndim: -1 for a in axes})
+        return self.fn(x, *args, **kwargs)
+
+
+class UnknownSize(float):
+    """A dimension of unknown size (dask's ``nan``) that knows an array of that shape.
+
+    The funnel records these in the shape stand-ins of arrays with unknown sizes, so that a rule that
+    broadcasts its cotangent up to its input's shape (``sum``'s) can do it lazily, as ``g + zeros_like(x)``,
+    where dask's ``broadcast_to`` refuses a shape it does not know. It is ``nan`` to everything else.
+    """
+
+    like: Any
+
+    def __new__(cls, like: Any) -> UnknownSize:
+        size = super().__new__(cls, math.nan)
+        size.like = like
+        return size
+
+
+def is_unknown_size(n: Any) -> bool:
+    """Whether a dimension is of unknown size (``None`` in the spec, ``nan`` in dask)."""
+    return n is None or n != n
+
+
+def shape_for_rules(array: Any) -> tuple[Any, ...]:
+    """``array.shape``, with each unknown dimension an :class:`UnknownSize` that refers to ``array``."""
+    return tuple(UnknownSize(array) if is_unknown_size(n) else n for n in array.shape)
+
+
+def _dask_broadcast_to(x: Any, /, shape: tuple[Any, ...]) -> Any:
+    compat_dask = _module("array_api_compat.dask.array")
+
+    if not any(is_unknown_size(n) for n in shape):
+        return compat_dask.broadcast_to(x, shape)
+    like = next((n.like for n in shape if isinstance(n, UnknownSize)), None)
+    if like is not None:  # broadcasting against a zero array of that shape keeps its (unknown) chunks
+        return x + compat_dask.zeros_like(like, dtype=x.dtype)
+    if x.ndim == len(shape) and all(a == b or (is_unknown_size(a) and is_unknown_size(b))
+                                    for a, b in zip(x.shape, shape)):
+        return x  # the same shape, as far as anything is known (nan != nan, so dask's own check refuses)
+    raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}, which has dimensions of "
+                     "unknown size (dask learns them only when it computes)")
+
+
+def _dask_take(x: Any, indices: Any, /, *, axis: int | None = None) -> Any:
+    compat_dask = _module("array_api_compat.dask.array")
+
+    if axis is None:  # the spec allows no axis for a 1-D x; dask's take insists on one
+        if x.ndim != 1:
+            raise ValueError(f"take: axis is required for an array of {x.ndim} dimensions")
+        axis = 0
+    return compat_dask.take(x, indices, axis=axis)
+
+
+def _dask_get_item(x: Any, *, key: Any) -> Any:
+    """``x[key]``; for a lone boolean mask of x's shape, taken in the mask's chunks (flattened).
+
+    dask takes ``x[mask]`` block by block, in the common refinement of x's and the mask's chunks (of their
+    ravels). Taking it in the mask's own chunks gives the same values, and lets the gradient put each block
+    back where it came from knowing only the mask (see _dask_set_through_mask).
+    """
+    mask = _lone_mask(key)
+    if mask is None or mask.ndim != x.ndim or any(is_unknown_size(n) for n in (*x.shape, *mask.shape)):
+        return x[key]
+    flat_mask = mask.reshape(-1)
+    return x.reshape(-1).rechunk(flat_mask.chunks)[flat_mask]
+
+
+def _dask_take_along_axis(x: Any, indices: Any, /, *, axis: int = -1) -> Any:
+    """``take_along_axis`` for dask (numpy's on each block, with ``axis`` in one chunk)."""
+    da = _module("dask.array")
+    import numpy as np
+
+    axis = axis % x.ndim
+    others = np.broadcast_shapes(x.shape[:axis] + x.shape[axis + 1:], indices.shape[:axis] + indices.shape[axis + 1:])
+    x = da.broadcast_to(x, others[:axis] + (x.shape[axis],) + others[axis:])
+    indices = da.broadcast_to(indices, others[:axis] + (indices.shape[axis],) + others[axis:])
+    x = x.rechunk({axis: -1})
+    indices = indices.rechunk(tuple(-1 if i == axis else c for i, c in enumerate(x.chunks)))
+    # Both have ``axis`` in one chunk; x's gets its own index letter, as it may differ in size from indices'.
+    out_index = tuple(range(x.ndim))
+    x_index = tuple(-1 if i == axis else i for i in out_index)
+    return da.blockwise(_take_along_block, out_index, x, x_index, indices, out_index, axis=axis, dtype=x.dtype,
+                        concatenate=True, meta=x._meta)
+
+
+def _take_along_block(x: Any, indices: Any, axis: int) -> Any:
+    return array_api_compat.array_namespace(x).take_along_axis(x, indices, axis=axis)
+
+
+def _dask_scatter_add(xp: Any, values: Any, positions: Any, size: int) -> Any:
+    da = _module("dask.array")
+
+    if positions.chunks != values.chunks:  # bincount wants them chunked alike
+        positions = positions.rechunk(values.chunks)
+
+    def bincount(weights: Any) -> Any:
+        return xp.astype(da.bincount(positions, weights=weights, minlength=size), values.dtype)
+
+    if xp.isdtype(values.dtype, "complex floating"):  # bincount's weights are real
+        return bincount(xp.real(values)) + 1j * bincount(xp.imag(values))
+    return bincount(values)
+
+
+def _lone_mask(key: Any) -> Any:
+    """The boolean dask array that ``key`` is (alone, or alone in a tuple), else None."""
+    if isinstance(key, tuple) and len(key) == 1:
+        key = key[0]
+    dtype = getattr(key, "dtype", None)
+    if dtype is not None and getattr(dtype, "kind", None) == "b" and hasattr(key, "to_delayed"):
+        return key
+    return None
+
+
+def _dask_unknown_mask_write(data: Any, key: Any, value: Any) -> bool:
+    return (_lone_mask(key) is not None and hasattr(value, "to_delayed")
+            and any(is_unknown_size(n) for n in value.shape))
+
+
+def _dask_set_through_mask(data: Any, key: Any, value: Any) -> Any:
+    """``data`` with ``data[mask] = value``, where ``value`` has the unknown size of ``data[mask]``.
+
+    dask cannot write an array of unknown size (it checks the shape first), but ``x[mask]`` is taken block by
+    block: block ``k`` of the result is ``x``'s block ``k`` (C order) under the mask's block ``k``. So the write
+    goes back the same way, one task per block, and stays lazy: the gradient of ``x[mask]`` is this scatter.
+    """
+    dask = _module("dask")
+    da = _module("dask.array")
+    import numpy as np
+
+    mask = _lone_mask(key)
+    if mask.ndim == data.ndim and tuple(mask.shape) == tuple(data.shape):
+        if mask.ndim > 1:  # taken flat, in the flattened mask's chunks (_dask_get_item): put back the same way
+            flat_mask = mask.reshape(-1)
+            flat = _dask_set_through_mask(data.reshape(-1).rechunk(flat_mask.chunks), flat_mask, value)
+            return flat.reshape(data.shape)
+        data = data.rechunk(mask.chunks)
+    elif mask.ndim == 1 and data.ndim > 1 and mask.shape[0] == data.shape[0] and value.ndim == data.ndim:
+        data = data.rechunk((mask.chunks[0], *value.chunks[1:]))
+    else:
+        raise ValueError(f"__setitem__: dask cannot write a value of unknown shape {value.shape} through a mask of "
+                         f"shape {mask.shape} into an array of shape {data.shape}")
+    # One value block per data block. dask took x[mask] in the common refinement of x's and the mask's
+    # chunks, which has as many blocks as the mask's only if it is the mask's: equal counts mean equal blocks.
+    value_blocks = value.to_delayed()
+    if value_blocks.shape != data.numblocks:
+        raise ValueError(f"__setitem__: a value of shape {value.shape} in {value_blocks.shape} chunks does not come "
+                         f"from this mask (chunks {data.numblocks}); rechunk neither x nor the mask before x[mask]")
+    data_blocks, mask_blocks = data.to_delayed(), mask.to_delayed()
+    place = dask.delayed(_place_block, pure=True)
+    blocks = np.empty(data.numblocks, dtype=object)
+    for index in np.ndindex(*data.numblocks):
+        block_shape = tuple(c[i] for c, i in zip(data.chunks, index))
+        placed = place(data_blocks[index], mask_blocks[index[:mask.ndim]], value_blocks[index])
+        blocks[index] = da.from_delayed(placed, block_shape, dtype=data.dtype, meta=data._meta)
+    return da.block(blocks.tolist())
+
+
+def _place_block(block: Any, mask: Any, values: Any) -> Any:
+    out = block.copy()
+    out[mask] = values
+    return out

@@ -61,6 +61,8 @@ class Creation:
             if requires_grad and not result._requires_grad:
                 result = result.detach().requires_grad_(True)
             return result
+        if device is not None:
+            device = self._backend.placement(device, obj)
         return self._new(self._backend.xp.asarray(_unwrap_nested(obj), dtype=dtype, device=device, copy=copy),
                          requires_grad)
 
