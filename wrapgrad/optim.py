@@ -242,8 +242,15 @@ def _per_leaf(op: str, fn: Callable[..., tuple[Any, ...]], n_out: int, tree: Any
             raise ValueError(f"{op}: the gradients have structure {treedef!r}, but the state has {other_def!r}; "
                              f"init the optimizer with parameters shaped like the gradients")
         columns.append(other_leaves)
-    results = [fn(*xs) for xs in zip(leaves, *columns, strict=True)]
+    results = [[_same_kind(r, xs[0]) for r in fn(*xs)] for xs in zip(leaves, *columns, strict=True)]
     return [tree_unflatten(treedef, [r[i] for r in results]) for i in range(n_out)]
+
+
+def _same_kind(result: Any, leaf: Any) -> Any:
+    # Arithmetic on a 0-D array may give a scalar type (numpy's float64): keep the leaf's array type in the trees.
+    if result is None or type(result) is type(leaf):
+        return result
+    return array_api_compat.array_namespace(leaf).asarray(result)
 
 
 def _scaled(op: str, lr: Any, directions: Any) -> Any:
@@ -320,8 +327,8 @@ def rmsprop(learning_rate: float | Schedule, decay: float = 0.9, eps: float = 1e
             bias_correction: bool = False) -> GradientTransformation:
     """RMSprop (``optax.rmsprop``, with its defaults: ``decay=0.9``, ``eps`` inside the square root).
 
-    The direction is ``g / sqrt(nu + eps)`` (centered: ``g / sqrt(nu - mu^2 + eps)``), then an optional
-    momentum trace as in :func:`sgd`, then ``-lr``.
+    The direction is ``g / sqrt(nu + eps)`` (centered: ``g / sqrt(nu - mu^2 + eps)``), scaled by ``-lr``, then
+    an optional momentum trace as in :func:`sgd` (optax's order).
     """
 
     def init(params: Any) -> RmspropState:
@@ -340,13 +347,13 @@ def rmsprop(learning_rate: float | Schedule, decay: float = 0.9, eps: float = 1e
                 return _rms_direction(g, sq, avg, decay, eps, centered, eps_in_sqrt, bc)
 
             directions, nu, mu = _per_leaf("rmsprop.update", one, 3, updates, state.nu, state.mu)
-            trace = None
+            # optax scales by the learning rate before the momentum trace (torch after it: the same for a constant
+            # rate, not under a schedule).
+            out, trace = _scaled("rmsprop.update", lr, directions), None
             if momentum:
-                directions, trace = _per_leaf("rmsprop.update",
-                                              lambda d, t: _sgd_direction(d, t, momentum, 0.0, nesterov), 2,
-                                              directions, state.trace)
-            state = RmspropState(count, nu, mu if centered else None, trace)
-            return _scaled("rmsprop.update", lr, directions), state
+                out, trace = _per_leaf("rmsprop.update", lambda d, t: _sgd_direction(d, t, momentum, 0.0, nesterov),
+                                       2, out, state.trace)
+            return out, RmspropState(count, nu, mu if centered else None, trace)
 
     return GradientTransformation(init, update)
 
@@ -359,7 +366,7 @@ def apply_updates(params: Any, updates: Any) -> Any:
 
     def add(p: Any, u: Any) -> Any:
         xp = array_api_compat.array_namespace(p)
-        new = p + u
+        new = _same_kind(p + u, p)
         if new.dtype != p.dtype:
             new = xp.astype(new, p.dtype)
         if isinstance(p, Tensor) and p.requires_grad:
