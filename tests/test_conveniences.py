@@ -155,3 +155,20 @@ def test_reading_grad_of_a_non_leaf_warns_as_torch_does(xp: Any) -> None:
     torch = pytest.importorskip("torch")
     with pytest.warns(UserWarning, match="not a leaf Tensor"):
         (torch.ones(1, requires_grad=True) * 2).grad  # noqa: B018
+
+
+def test_format_under_jit_prints_and_refuses_clearly() -> None:
+    jax = pytest.importorskip("jax")
+    import wrapgrad.jax as xj
+
+    seen = []
+
+    def f(x: Any) -> Any:
+        t = xj.sum(xj.asarray(x) * 2.0)
+        seen.append(f"{t}")  # a traced 0-D tensor still prints (its repr), as it did before __format__
+        with pytest.raises(Exception, match=r"(?i)concret|tracer"):
+            format(t, ".3f")  # a number format needs a value: jax's own refusal
+        return t._data
+
+    jax.jit(f)(jax.numpy.ones(3))
+    assert seen and seen[0].startswith("tensor(")

@@ -647,7 +647,13 @@ class Tensor:
         # A 0-D tensor formats as its value (numpy, torch and jax do too): f"{loss:.3f}". Other shapes take only
         # the empty spec (f"{t}" is str(t)), and refuse a number format in torch's and numpy's words.
         if self._data.ndim == 0:
-            return format(self.item(), format_spec)
+            try:
+                value = self.item()
+            except Exception:  # a traced (jax.jit) or lazy value: f"{t}" still prints what repr can show
+                if format_spec:
+                    raise
+                return str(self)
+            return format(value, format_spec)
         if format_spec:
             raise TypeError(f"unsupported format string passed to Tensor.__format__: {format_spec!r} needs a 0-D "
                             f"tensor; this one has shape {self.shape} (format t.tolist() or an element)")
