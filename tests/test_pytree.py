@@ -241,3 +241,20 @@ def test_jax_registration_is_lazy() -> None:
     """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_configuration_dataclass_passes_through_unchanged(xp: Any) -> None:
+    @dataclasses.dataclass
+    class Config:
+        scale: float
+
+    config = Config(3.0)
+    seen = []
+
+    def f(x: Any, cfg: Config) -> Any:
+        seen.append(cfg)
+        return array_namespace(x).sum(x * cfg.scale)
+
+    g = wrapgrad.grad(f)(xp.asarray([1.0, 2.0]), config)
+    assert seen[0] is config  # no array inside: nothing to wrap, so the object itself
+    np.testing.assert_array_equal(np.asarray(g), [3.0, 3.0])

@@ -160,11 +160,14 @@ def _constants(tree: Any) -> Any:
     if not leaves:
         return tree
     converted = []
+    changed = False
     for leaf in leaves:
         if not isinstance(leaf, (Tensor, bool, int, float, complex, str)) and hasattr(leaf, "__array_namespace__"):
             leaf = Tensor(leaf)
+            changed = True
         converted.append(leaf)
-    return tree_unflatten(treedef, converted)
+    # Rebuild only when a leaf was wrapped: a configuration object (a dataclass) passed through stays itself.
+    return tree_unflatten(treedef, converted) if changed else tree
 
 
 def _by_argument(inputs: _Inputs, flat: Sequence[Any]) -> Any:
