@@ -21,31 +21,37 @@ from ._anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from ._autograd import autograd_grad
 from ._checkpoint import checkpoint
 from ._custom import Function, FunctionCtx, custom_vjp
-from ._functional import grad, hessian, jacfwd, jacobian, jacrev, jvp, tree_flatten, tree_unflatten, value_and_grad, vjp
+from ._functional import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._gradcheck import GradcheckError, gradcheck
 from ._namespace import namespace
+from ._pytree import (
+    register_dataclass,
+    register_pytree_node,
+    tree_flatten,
+    tree_leaves,
+    tree_map,
+    tree_structure,
+    tree_unflatten,
+)
 from ._zero_cotangent import ieee_cotangents
+
+from . import optim  # isort: skip  (after _tensor and _pytree, which it uses)
 
 __all__ = [
     "AnomalyError", "Function", "FunctionCtx", "GradcheckError", "RemovableHandle", "Tensor", "autograd_grad",
     "checkpoint", "custom_vjp", "detect_anomaly", "enable_grad", "grad", "gradcheck", "hessian", "is_anomaly_enabled",
-    "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "namespace", "no_grad", "set_grad_enabled",
-    "stop_gradient", "tree_flatten", "tree_unflatten", "value_and_grad", "vjp",
+    "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "namespace", "no_grad", "optim", "register_dataclass",
+    "register_pytree_node", "set_grad_enabled", "stop_gradient", "tree_flatten", "tree_leaves", "tree_map",
+    "tree_structure", "tree_unflatten", "value_and_grad", "vjp",
     "ieee_cotangents",
 ]
 
 
 def stop_gradient(x: Any) -> Any:
     """``x`` with no path back to the tape (``jax.lax.stop_gradient``): ``x.detach()`` for a Tensor, raw arrays as
-    they are. Pytrees (tuples, lists, dicts) are handled leaf by leaf."""
-    if isinstance(x, Tensor):
-        return x.detach()
-    if isinstance(x, (tuple, list)):
-        return type(x)(stop_gradient(v) for v in x)
-    if isinstance(x, dict):
-        return {k: stop_gradient(v) for k, v in x.items()}
-    return x
+    they are. Pytrees (tuples, lists, dicts, dataclasses, registered nodes) are handled leaf by leaf."""
+    return tree_map(lambda leaf: leaf.detach() if isinstance(leaf, Tensor) else leaf, x)
 
 
 __version__ = "0.1.0"

@@ -2,7 +2,8 @@
 ``hessian`` (JAX's names; PyTorch's conventions where the two differ).
 
 Each transform takes a function and returns a function. Arguments are Tensors or raw backend arrays, or
-pytrees of them (tuples, lists, dicts; namedtuples count as tuples). Raw arrays in give raw arrays out: the
+pytrees of them (tuples, lists, dicts, NamedTuples, dataclasses and nodes registered with
+``wrapgrad.register_pytree_node``; see ``_pytree``). Raw arrays in give raw arrays out: the
 transform wraps them as Tensors that require grad, calls the function on those Tensors, and unwraps the
 results, so ``wrapgrad.grad(f)(jnp_array)`` returns a jax array and works under ``jax.jit``.
 
@@ -38,6 +39,7 @@ from ._autograd import _check_roots
 from ._backend import Backend, backend_of_array
 from ._grad_mode import enable_grad
 from ._graph import run_backward
+from ._pytree import TreeDef, tree_flatten, tree_unflatten
 from ._tensor import Tensor
 
 __all__ = ["grad", "hessian", "jacfwd", "jacobian", "jacrev", "jvp", "tree_flatten", "tree_unflatten",
@@ -61,67 +63,7 @@ def _inside_transform() -> Iterator[None]:
 # -- pytrees ----------------------------------------------------------------------------------------------
 
 
-class TreeDef(NamedTuple):
-    """The structure of a pytree: ``kind`` is "leaf", "tuple", "list", "dict" or "none"."""
-
-    kind: str
-    node_type: Any
-    keys: tuple[Any, ...]
-    children: tuple[TreeDef, ...]
-
-    def __repr__(self) -> str:
-        if self.kind == "leaf":
-            return "*"
-        if self.kind == "none":
-            return "None"
-        if self.kind == "dict":
-            return "{" + ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.keys, self.children, strict=True)) + "}"
-        inner = ", ".join(repr(c) for c in self.children)
-        return f"[{inner}]" if self.kind == "list" else f"({inner})"
-
-
-_LEAF = TreeDef("leaf", None, (), ())
-
-
-def tree_flatten(tree: Any) -> tuple[list[Any], TreeDef]:
-    """The leaves of a pytree (tuples, lists and dicts nest; dict keys in sorted order, as in JAX) and its structure."""
-    leaves: list[Any] = []
-    return leaves, _flatten(tree, leaves)
-
-
-def _flatten(tree: Any, leaves: list[Any]) -> TreeDef:
-    if tree is None:
-        return TreeDef("none", None, (), ())
-    if isinstance(tree, (tuple, list)):
-        kind = "list" if isinstance(tree, list) else "tuple"
-        return TreeDef(kind, type(tree), (), tuple(_flatten(v, leaves) for v in tree))
-    if isinstance(tree, dict):
-        keys = tuple(sorted(tree))
-        return TreeDef("dict", type(tree), keys, tuple(_flatten(tree[k], leaves) for k in keys))
-    leaves.append(tree)
-    return _LEAF
-
-
-def tree_unflatten(treedef: TreeDef, leaves: Sequence[Any]) -> Any:
-    """Rebuild a pytree of structure ``treedef`` from its leaves (the inverse of :func:`tree_flatten`)."""
-    it = iter(leaves)
-    return _unflatten(treedef, it)
-
-
-def _unflatten(treedef: TreeDef, leaves: Iterator[Any]) -> Any:
-    kind = treedef.kind
-    if kind == "leaf":
-        return next(leaves)
-    if kind == "none":
-        return None
-    children = [_unflatten(c, leaves) for c in treedef.children]
-    if kind == "dict":
-        return treedef.node_type(zip(treedef.keys, children, strict=True))
-    if kind == "list":
-        return children
-    if hasattr(treedef.node_type, "_fields"):
-        return treedef.node_type(*children)
-    return treedef.node_type(children)
+# TreeDef, tree_flatten and tree_unflatten live in _pytree (registered nodes, dataclasses); imported above.
 
 
 # -- arguments: the inputs a transform differentiates with respect to -----------------------------------------
@@ -175,7 +117,11 @@ def _as_input(op: str, leaf: Any, position: int) -> tuple[Tensor, bool, bool]:
     try:
         backend = backend_of_array(leaf)
     except TypeError:
-        raise TypeError(f"{op}: argument {position} holds a {type(leaf).__name__}, not an array") from None
+        raise TypeError(
+            f"{op}: argument {position} holds a {type(leaf).__name__}, which is neither an array nor a pytree node, "
+            f"so it cannot be differentiated; make {type(leaf).__name__} a dataclass or register it with "
+            f"wrapgrad.register_pytree_node, or pass it among the arguments that are not in argnums"
+        ) from None
     tensor = Tensor(leaf)
     if tensor.dtype not in backend.differentiable_dtypes:
         raise TypeError(f"{op}: argument {position} has dtype {tensor.dtype}; only floating-point and complex "
@@ -227,7 +173,9 @@ def _constants(tree: Any, backend: Backend) -> Any:
     if not leaves:
         return tree
     converted = []
+    changed = False
     for leaf in leaves:
+        original = leaf
         # Exact types: numpy's float64 subclasses float, but it is a numpy scalar, and the funnel treats it as one.
         if type(leaf) not in _PLAIN_LEAVES and not isinstance(leaf, Tensor) and array_api_compat.is_array_api_obj(leaf):
             try:
@@ -237,8 +185,10 @@ def _constants(tree: Any, backend: Backend) -> Any:
             else:
                 if type(leaf) not in _PLAIN_LEAVES:  # not a numpy scalar turned into a Python number (torch)
                     leaf = Tensor(leaf)
+        changed = changed or leaf is not original
         converted.append(leaf)
-    return tree_unflatten(treedef, converted)
+    # Rebuild only when a leaf was wrapped: a configuration object (a dataclass) passed through stays itself.
+    return tree_unflatten(treedef, converted) if changed else tree
 
 
 def _by_argument(inputs: _Inputs, flat: Sequence[Any]) -> Any:

@@ -177,6 +177,8 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         """The gradient accumulated by :meth:`backward` (leaves and tensors that called :meth:`retain_grad`)."""
+        if self._node is not None and not self._retains_grad:
+            _warn_non_leaf_grad()
         return self._grad
 
     @grad.setter
@@ -642,6 +644,102 @@ class Tensor:
         """Set every element to zero in place and return the tensor (``torch.Tensor.zero_``)."""
         self._assign(apply_untracked("zeros_like", self), "zero_")
         return self
+
+    def item(self) -> bool | int | float | complex:
+        """The value of a one-element tensor as a Python scalar (``torch.Tensor.item``).
+
+        Like ``float(t)``, it works on tensors that require grad: a Python number is visibly off the tape.
+        Any shape with exactly one element is accepted; bool, integer, real and complex dtypes give
+        ``bool``, ``int``, ``float`` and ``complex``.
+        """
+        if self.size != 1:
+            raise RuntimeError(f"item: a Tensor with {self.size} elements cannot be converted to Scalar")
+        xp = self._backend.xp
+        data = self._data if self._data.ndim == 0 else xp.reshape(self._data, ())
+        dtype = self._data.dtype
+        if xp.isdtype(dtype, "bool"):
+            return bool(data)
+        if xp.isdtype(dtype, "integral"):
+            return int(data)
+        if xp.isdtype(dtype, "complex floating"):
+            return complex(data)
+        return float(data)
+
+    def tolist(self) -> Any:
+        """The values as nested Python lists of Python scalars; a 0-D tensor gives a scalar (``torch.Tensor.tolist``).
+
+        Works on tensors that require grad (the result is plain Python, visibly off the tape).
+        """
+        if self._data.ndim == 0:
+            return self.item()
+        import numpy as np
+
+        return np.asarray(self.detach()).tolist()
+
+    def __format__(self, format_spec: str) -> str:
+        # A 0-D tensor formats as its value (numpy, torch and jax do too): f"{loss:.3f}". Other shapes take only
+        # the empty spec (f"{t}" is str(t)), and refuse a number format in torch's and numpy's words.
+        if self._data.ndim == 0:
+            try:
+                value = self.item()
+            except Exception:  # a traced (jax.jit) or lazy value: f"{t}" still prints what repr can show
+                if format_spec:
+                    raise
+                return str(self)
+            return format(value, format_spec)
+        if format_spec:
+            raise TypeError(f"unsupported format string passed to Tensor.__format__: {format_spec!r} needs a 0-D "
+                            f"tensor; this one has shape {self.shape} (format t.tolist() or an element)")
+        return str(self)
+
+    # -- pickling and copying (torch's rules): the value and requires_grad travel, the graph never does ------------
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        # The Backend holds modules, which do not pickle: it is found again by name when the tensor is loaded. A
+        # non-leaf comes back as a leaf with its values (and requires_grad, as in torch); .grad and hooks stay.
+        return (_rebuild_tensor, (self._backend.name, self._data, self._requires_grad))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        import copy
+
+        if self._node is not None:
+            raise RuntimeError(
+                "deepcopy: only tensors created explicitly by the user (graph leaves) support the deepcopy protocol, "
+                "as in torch; deepcopy t.detach() to copy the values, or the leaves the tensor was computed from"
+            )
+        new = Tensor._make(copy.deepcopy(self._data, memo), self._backend)
+        new._requires_grad = self._requires_grad
+        if self._grad is not None:
+            new._grad = copy.deepcopy(self._grad, memo)
+        memo[id(self)] = new
+        return new
+
+
+def _warn_non_leaf_grad() -> None:
+    import warnings
+
+    warnings.warn(
+        "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
+        "populated during backward(). If you want the gradient of a non-leaf Tensor, call .retain_grad() on it "
+        "before backward; if you meant the leaf, read the leaf's .grad instead (as in torch).",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _rebuild_tensor(backend_name: str, data: Any, requires_grad: bool) -> Tensor:
+    """Unpickle a Tensor: its Backend is found again by the name it was pickled under."""
+    from ._backend import backend_for, namespace_by_name
+
+    try:
+        backend = backend_for(namespace_by_name(backend_name))
+    except ValueError:  # a namespace wrapgrad has no short name for: the array itself says where it belongs
+        backend = backend_of_array(data)
+    if backend.normalize is not None:
+        data = backend.normalize(data)
+    t = Tensor._make(data, backend)
+    t._requires_grad = requires_grad
+    return t
 
 
 def _unwrap_key(key: Any, backend: Backend) -> Any:
