@@ -14,6 +14,9 @@ from typing import Any
 
 import array_api_compat
 
+from ._backend_extensions import EXTENSION_KERNELS
+from ._backend_extensions import kernel as extension_kernel
+
 __all__ = ["Backend", "backend_for", "backend_of_array"]
 
 # Short names for the namespaces we know; they name the modules wrapgrad.<name>.
@@ -82,6 +85,8 @@ class Backend:
             return _with_positional_params(array_api_compat.to_device, ("device",))
         if name == "_scatter_add":
             return lambda values, positions, *, size: self.scatter_add(values, positions, size)
+        if name in EXTENSION_KERNELS:  # median, bincount, dct ...: beyond the standard (_backend_extensions.py)
+            return extension_kernel(self, name)
         obj: Any = self.xp
         for part in name.split("."):
             obj = getattr(obj, part, None)
