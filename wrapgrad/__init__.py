@@ -30,7 +30,8 @@ from ._namespace import namespace
 
 __all__ = [
     "AnomalyError", "Function", "FunctionCtx", "GradcheckError", "RemovableHandle", "Tensor", "autograd_grad",
-    "checkpoint", "custom_vjp", "detect_anomaly", "einsum", "enable_grad", "grad", "gradcheck", "hessian", "is_anomaly_enabled",
+    "checkpoint", "custom_vjp", "detect_anomaly", "einsum", "enable_grad", "grad", "gradcheck", "hessian",
+    "is_anomaly_enabled",
     "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "namespace", "no_grad", "set_grad_enabled",
     "stop_gradient", "tensordot", "transpose", "tree_flatten", "tree_unflatten", "value_and_grad", "vjp",
 ]

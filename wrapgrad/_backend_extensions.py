@@ -33,7 +33,7 @@ def kernel(backend: Backend, name: str) -> Callable[..., Any]:
     if name == "bincount":
         return lambda x, weights=None, *, minlength=0: _bincount(backend, x, weights, minlength)
     if backend.is_numpy:
-        import scipy.fft
+        import scipy.fft  # type: ignore[import-untyped, unused-ignore]
 
         fn = getattr(scipy.fft, name)
         return lambda x, *, type=2, axis=-1, norm=None, orthogonalize=None: fn(

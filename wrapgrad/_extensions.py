@@ -80,7 +80,7 @@ def einsum(subscripts: str, /, *operands: Tensor) -> Tensor:
     inputs, output = _parse_einsum(subscripts, [a.ndim for a in arrays])
     sizes: dict[str, int] = {}
     for labels, a in zip(inputs, arrays):
-        for label, n in zip(labels, a.shape):
+        for label, n in zip(labels, _shape(a)):
             known = sizes.get(label, 1)
             if known != n and known != 1 and n != 1:
                 raise ValueError(f"einsum: index {label!r} has sizes {known} and {n} in {subscripts!r}")
@@ -161,12 +161,19 @@ def _take_diagonals(xp: Any, a: Tensor, labels: list[str]) -> tuple[Tensor, list
         i = labels.index(label)
         j = labels.index(label, i + 1)
         others = [k for k in range(len(labels)) if k not in (i, j)]
-        n = a.shape[i]
+        n = _shape(a)[i]
         moved = xp.permute_dims(a, (*others, i, j))
-        flat = xp.reshape(moved, (*(a.shape[k] for k in others), n * n))
+        flat = xp.reshape(moved, (*(_shape(a)[k] for k in others), n * n))
         a = xp.take(flat, xp.arange(n, device=a.device) * (n + 1), axis=-1)
         labels = [*(labels[k] for k in others), label]
     return a, labels
+
+
+def _shape(a: Tensor) -> tuple[int, ...]:
+    """The static shape (einsum needs every size; a lazy array's unknown size is an error here)."""
+    if any(n is None for n in a.shape):
+        raise ValueError(f"einsum: an operand has an unknown size in its shape {a.shape}")
+    return tuple(int(n) for n in a.shape)  # type: ignore[arg-type]
 
 
 def _sum_out(xp: Any, a: Tensor, labels: list[str], keep: set[str]) -> tuple[Tensor, list[str]]:
@@ -186,7 +193,7 @@ def _contract_pair(xp: Any, left: tuple[Tensor, list[str]], right: tuple[Tensor,
     summed = [c for c in la if c in lb and c not in keep]
     free_a = [c for c in la if c not in lb]
     free_b = [c for c in lb if c not in la]
-    size = dict(zip(la, a.shape)) | dict(zip(lb, b.shape))
+    size: dict[str, int] = dict(zip(la, _shape(a))) | dict(zip(lb, _shape(b)))
 
     def prod(labels: list[str]) -> int:
         out = 1
@@ -208,7 +215,7 @@ def _contraction_path(inputs: list[list[str]], output: list[str], sizes: dict[st
     if n <= 2:
         return [tuple(range(n))]
     try:
-        import opt_einsum
+        import opt_einsum  # type: ignore[import-untyped, unused-ignore]
     except ImportError:
         return [(0, 1)] * (n - 1)
     # opt_einsum wants letters: relabel the broadcast dimensions.
@@ -231,16 +238,17 @@ def transpose(x: Tensor, /, axes: Sequence[int] | None = None) -> Tensor:
 
 def _fit_length(x: Tensor, n: int | None, axis: int) -> Tensor:
     """``x`` cropped or zero-padded to length ``n`` along ``axis``, as scipy.fft does."""
-    if n is None or n == x.shape[axis]:
+    length = x.shape[axis]
+    if n is None or n == length:
         return x
-    if n < 1:
+    if n < 1 or length is None:
         raise ValueError(f"invalid number of data points ({n}) specified")
     xp = x.__array_namespace__()
     axis %= x.ndim
-    if n < x.shape[axis]:
+    if n < length:
         return x[(slice(None),) * axis + (slice(0, n), Ellipsis)]
     shape = list(x.shape)
-    shape[axis] = n - x.shape[axis]
+    shape[axis] = n - length
     return xp.concat([x, xp.zeros(tuple(shape), dtype=x.dtype, device=x.device)], axis=axis)
 
 

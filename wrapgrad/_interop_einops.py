@@ -17,11 +17,17 @@ from ._tensor import Tensor
 __all__ = ["WrapgradBackend"]
 
 
+def np_namespace() -> Any:
+    from ._backend import namespace_by_name
+
+    return namespace_by_name("numpy")
+
+
 def _xp(x: Any) -> Any:
     return x.__array_namespace__()
 
 
-class WrapgradBackend(AbstractBackend):  # type: ignore[misc]
+class WrapgradBackend(AbstractBackend):
     """einops' view of wrapgrad Tensors (of any backend)."""
 
     framework_name = "wrapgrad"
@@ -30,9 +36,10 @@ class WrapgradBackend(AbstractBackend):  # type: ignore[misc]
         return isinstance(tensor, Tensor)
 
     def from_numpy(self, x: Any) -> Any:
-        import wrapgrad.numpy
+        from ._backend import backend_for
+        from ._namespace import namespace_of_backend
 
-        return wrapgrad.numpy.asarray(x)
+        return namespace_of_backend(backend_for(np_namespace())).asarray(x)
 
     def to_numpy(self, x: Any) -> Any:
         import numpy as np
@@ -40,9 +47,10 @@ class WrapgradBackend(AbstractBackend):  # type: ignore[misc]
         return np.asarray(x.detach())
 
     def arange(self, start: int, stop: int) -> Any:
-        import wrapgrad.numpy
+        from ._backend import backend_for
+        from ._namespace import namespace_of_backend
 
-        return wrapgrad.numpy.arange(start, stop)
+        return namespace_of_backend(backend_for(np_namespace())).arange(start, stop)
 
     def shape(self, x: Any) -> Any:
         return tuple(x.shape)

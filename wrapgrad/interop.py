@@ -70,7 +70,7 @@ def enable_scipy_fft() -> None:
     >>> x = xp.asarray([1.0, 2.0, 4.0], requires_grad=True)
     >>> xp.sum(scipy.fft.dct(x, norm="ortho") ** 2).backward()
     """
-    import scipy.fft
+    import scipy.fft  # type: ignore[import-untyped, unused-ignore]
 
     scipy.fft.set_global_backend(scipy_fft_backend)
     scipy.fft.register_backend("scipy")
@@ -79,9 +79,9 @@ def enable_scipy_fft() -> None:
 def scipy_fft() -> contextlib.AbstractContextManager[Any]:
     """A context in which scipy.fft's real transforms take Tensors (``with wrapgrad.interop.scipy_fft(): ...``);
     scipy.fft's ``set_backend`` with wrapgrad's backend."""
-    import scipy.fft
+    import scipy.fft  # type: ignore[import-untyped, unused-ignore]
 
-    return scipy.fft.set_backend(scipy_fft_backend)  # type: ignore[no-any-return]
+    return scipy.fft.set_backend(scipy_fft_backend)
 
 
 def enable_einops() -> None:
