@@ -21,9 +21,11 @@ from ._anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from ._autograd import autograd_grad
 from ._checkpoint import checkpoint
 from ._custom import Function, FunctionCtx, custom_vjp
+from ._extensions import einsum, transpose
 from ._functional import grad, hessian, jacfwd, jacobian, jacrev, jvp, value_and_grad, vjp
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._gradcheck import GradcheckError, gradcheck
+from ._linear_algebra import tensordot
 from ._namespace import namespace
 from ._pytree import (
     register_dataclass,
@@ -40,11 +42,11 @@ from . import optim  # isort: skip  (after _tensor and _pytree, which it uses)
 
 __all__ = [
     "AnomalyError", "Function", "FunctionCtx", "GradcheckError", "RemovableHandle", "Tensor", "autograd_grad",
-    "checkpoint", "custom_vjp", "detect_anomaly", "enable_grad", "grad", "gradcheck", "hessian", "is_anomaly_enabled",
-    "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "namespace", "no_grad", "optim", "register_dataclass",
-    "register_pytree_node", "set_grad_enabled", "stop_gradient", "tree_flatten", "tree_leaves", "tree_map",
-    "tree_structure", "tree_unflatten", "value_and_grad", "vjp",
-    "ieee_cotangents",
+    "checkpoint", "custom_vjp", "detect_anomaly", "einsum", "enable_grad", "grad", "gradcheck", "hessian",
+    "ieee_cotangents", "is_anomaly_enabled", "is_grad_enabled", "jacfwd", "jacobian", "jacrev", "jvp", "namespace",
+    "no_grad", "optim", "register_dataclass", "register_pytree_node", "set_grad_enabled", "stop_gradient",
+    "tensordot", "transpose", "tree_flatten", "tree_leaves", "tree_map", "tree_structure", "tree_unflatten",
+    "value_and_grad", "vjp",
 ]
 
 
@@ -57,10 +59,11 @@ def stop_gradient(x: Any) -> Any:
 __version__ = "0.1.0"
 
 _LAZY_NAMESPACES = ("numpy", "jax", "array_api_strict", "torch", "dask", "cupy")
+_LAZY_MODULES = ("interop",)  # imports other libraries only when their helpers are called
 
 
 def __getattr__(name: str) -> Any:
     # `wrapgrad.jax` after a plain `import wrapgrad` imports jax only now, when it is asked for.
-    if name in _LAZY_NAMESPACES:
+    if name in _LAZY_NAMESPACES or name in _LAZY_MODULES:
         return importlib.import_module(f"wrapgrad.{name}")
     raise AttributeError(f"module 'wrapgrad' has no attribute {name!r}")

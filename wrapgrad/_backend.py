@@ -17,6 +17,9 @@ from typing import Any
 
 import array_api_compat
 
+from ._backend_extensions import EXTENSION_KERNELS
+from ._backend_extensions import kernel as extension_kernel
+
 __all__ = ["Backend", "backend_for", "backend_of_array"]
 
 # Short names for the namespaces we know; they name the modules wrapgrad.<name>.
@@ -106,6 +109,8 @@ class Backend:
             return self.times
         if name == "_over":
             return self.over
+        if name in EXTENSION_KERNELS:  # median, bincount, dct ...: beyond the standard (_backend_extensions.py)
+            return extension_kernel(self, name)
         obj: Any = self.xp
         for part in name.split("."):
             obj = getattr(obj, part, None)

@@ -1463,3 +1463,8 @@ NON_DIFFERENTIABLE = frozenset({
 })
 # Their results do not depend on the input's values: computed off the tape.
 ZERO_GRADIENT = frozenset({"empty_like", "full_like", "ones_like", "zeros_like"})
+
+# The extensions beyond the standard (median, bincount, scipy.fft's dct/dst) keep their rules in their own module.
+from ._rules_extensions import EXTENSION_RULES  # noqa: E402
+
+RULES.update(EXTENSION_RULES)

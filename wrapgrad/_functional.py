@@ -333,6 +333,14 @@ def _value_and_grad(op: str, fun: Callable[..., Any], argnums: int | Sequence[in
     with _inside_transform():
         out, aux = _split_aux(op, fun(*inputs.args, **kwargs), has_aux)
     if not isinstance(out, Tensor):
+        if isinstance(out, (bool, int, float, complex)):
+            # float(...) at the end of a library function (scikit-learn's scalar metrics) leaves the tape.
+            raise TypeError(
+                f"{op}: the function must return a single-element array (a scalar loss), got {type(out).__name__}; "
+                f"the function returned a Python {type(out).__name__}: a value computed outside the tape "
+                f"(float(...), .item() or a library call that converts its result), so it has no gradient; "
+                f"return the array itself (e.g. a metric's raw_values form, or the expression before float())"
+            )
         raise TypeError(f"{op}: the function must return a single-element array (a scalar loss), got "
                         f"{type(out).__name__}")
     if out.size != 1:

@@ -15,6 +15,7 @@ from . import (
     _creation,
     _data_type,
     _elementwise,
+    _extensions,
     _indexing,
     _linear_algebra,
     _manipulation,
@@ -46,6 +47,8 @@ _DTYPES = (
     "complex64", "complex128",
 )
 _CONSTANTS = ("e", "inf", "nan", "newaxis", "pi")
+# Extensions beyond the standard on every namespace (wrapgrad/_extensions.py).
+_EXTENSION_NAMES = ("bincount", "einsum", "median")
 
 
 def namespace(xp: types.ModuleType, *, api_version: str | None = None) -> types.ModuleType:
@@ -114,6 +117,8 @@ def _build_version(backend: Backend, name: str, api_version: str) -> types.Modul
         for fname in section.__all__:
             if not fname[0].isupper():
                 setattr(module, fname, getattr(section, fname))
+    for fname in _EXTENSION_NAMES:  # beyond the standard: what scikit-learn and numpy users reach for
+        setattr(module, fname, getattr(_extensions, fname))
     creation = _creation.Creation(backend)
     for fname in _BOUND_CREATION:
         setattr(module, fname, getattr(creation, fname))
