@@ -88,3 +88,26 @@ def test_asarray_of_a_tensor_keeps_the_graph(xp) -> None:
     np.testing.assert_allclose(np.asarray(x.grad), [2.0, 2.0])
     with pytest.raises(TypeError, match="asarray: a nested sequence holds a Tensor that requires grad"):
         xp.asarray([y, y])
+
+
+def test_jax_float64_is_differentiable_when_x64_is_turned_on_after_first_use() -> None:
+    # The Backend is made on first use; jax lists float64 only while x64 is on, so the flag turned on later
+    # (a test, a notebook cell) must still give float64 gradients. Run in a subprocess: x64 is process-wide.
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax")
+    code = (
+        "import jax, wrapgrad.jax as xp\n"
+        "jax.config.update('jax_enable_x64', False)\n"
+        "xp.asarray([1.0])\n"
+        "jax.config.update('jax_enable_x64', True)\n"
+        "x = xp.asarray([3.0], dtype=xp.float64, requires_grad=True)\n"
+        "xp.sum(x * x).backward()\n"
+        "assert float(x.grad[0]) == 6.0 and str(x.grad.dtype) == 'float64', x.grad\n"
+    )
+    import os
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr

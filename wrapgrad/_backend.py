@@ -48,8 +48,18 @@ class Backend:
         self.name = _KNOWN_NAMES.get(xp.__name__, xp.__name__.replace("array_api_compat.", "").replace(".", "_"))
         info = xp.__array_namespace_info__()
         # Results of these dtypes get a tape node; integer and boolean results never do.
-        self.differentiable_dtypes = frozenset(info.dtypes(kind=("real floating", "complex floating")).values())
-        self.complex_dtypes = frozenset(info.dtypes(kind="complex floating").values())
+        # jax lists float64 and complex128 only while its x64 flag is on, and a Backend made before the flag was
+        # turned on must still differentiate them: jax's dtypes are numpy's, so name them all.
+        spelled: list[Any] = []
+        complex_spelled: list[Any] = []
+        if xp.__name__ == "jax.numpy":
+            import numpy as np
+
+            complex_spelled = [np.dtype("complex64"), np.dtype("complex128")]
+            spelled = [np.dtype("float32"), np.dtype("float64"), *complex_spelled]
+        self.differentiable_dtypes = frozenset(
+            [*info.dtypes(kind=("real floating", "complex floating")).values(), *spelled])
+        self.complex_dtypes = frozenset([*info.dtypes(kind="complex floating").values(), *complex_spelled])
         # The backend's function for each spec name, resolved on first use: ``backend.functions["sin"]``.
         self.functions = _FunctionTable(self._resolve)
         self.namespace: ModuleType | None = None  # wrapgrad's module for this backend, set by _namespace
