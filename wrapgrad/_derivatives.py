@@ -1393,3 +1393,8 @@ NON_DIFFERENTIABLE = frozenset({
 })
 # Their results do not depend on the input's values: computed off the tape.
 ZERO_GRADIENT = frozenset({"empty_like", "full_like", "ones_like", "zeros_like"})
+
+# The extensions beyond the standard keep their rules in their own modules; they join the one table here.
+from ._rules_special import SPECIAL_RULES  # noqa: E402
+
+RULES.update(SPECIAL_RULES)
