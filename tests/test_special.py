@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import os
 import subprocess
 import sys
@@ -310,3 +311,127 @@ def test_importing_wrapgrad_and_its_namespaces_imports_no_scipy() -> None:
     code = "import sys, wrapgrad, wrapgrad.numpy as xp; xp.special.erf; assert 'scipy' not in sys.modules, 'scipy'"
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+# -- SciPy, unchanged, on Tensors ---------------------------------------------------------------------
+# SCIPY_ARRAY_API=1 is set by conftest before SciPy is imported: SciPy then dispatches to xp.special.
+
+def _scipy_calls() -> dict[str, tuple[Any, list[np.ndarray]]]:
+    from scipy import special, stats
+
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(size=8), rng.normal(size=8) + 0.4
+    p, q = rng.uniform(0.1, 1.0, 5), rng.uniform(0.1, 1.0, 5)
+    return {
+        "special.erf": (lambda x: special.erf(x), [a]),
+        "special.gammaln": (lambda x: special.gammaln(x), [p * 3]),
+        "stats.entropy(pk)": (lambda pk: stats.entropy(pk), [p]),
+        "stats.entropy(pk, qk)": (lambda pk, qk: stats.entropy(pk, qk), [p, q]),
+        "stats.pearsonr": (lambda x, y: stats.pearsonr(x, y), [a, b]),
+        "stats.ttest_1samp": (lambda x: stats.ttest_1samp(x, 0.3), [a]),
+        "stats.ttest_ind": (lambda x, y: stats.ttest_ind(x, y), [a, b]),
+        "stats.skewtest": (lambda x: stats.skewtest(x), [rng.normal(size=12)]),
+    }
+
+
+CALLS = list(_scipy_calls())
+
+
+def _loss(xp, result: Any) -> Any:
+    """A weighted sum of every output (statistic and p-value): a plain sum would hide errors."""
+    outputs = [result.statistic, result.pvalue] if hasattr(result, "pvalue") else [result]
+    total = 0.0
+    for i, out in enumerate(outputs):
+        weights = xp.asarray(np.linspace(0.5, 1.5, math.prod(out.shape)).reshape(out.shape), dtype=out.dtype)
+        total = total + (0.7 + 0.6 * i) * xp.sum(weights * out)
+    return total
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_scipy_calls_are_differentiable_unchanged(call: str, xp) -> None:
+    import array_api_compat.numpy as np_xp
+
+    fn, values = _scipy_calls()[call]
+    args = [xp.asarray(v, requires_grad=True) for v in values]
+    loss = _loss(xp, fn(*args))
+    assert isinstance(loss, wrapgrad.Tensor)
+    loss.backward()
+    for k, (arg, v) in enumerate(zip(args, values)):
+        fd = np.empty_like(v)
+        for i in range(v.size):
+            h = 1e-6 * max(1.0, abs(v[i]))
+            up, down = [u.copy() for u in values], [u.copy() for u in values]
+            up[k][i] += h
+            down[k][i] -= h
+            fd[i] = (float(_loss(np_xp, fn(*up))) - float(_loss(np_xp, fn(*down)))) / (2 * h)
+        np.testing.assert_allclose(_to_numpy(arg.grad), fd, rtol=1e-5, atol=1e-8, err_msg=f"{call}, argument {k}")
+
+
+def test_welchs_t_test_statistic_is_differentiable_and_its_p_value_refuses_through_df(xp) -> None:
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    a = xp.asarray(rng.normal(size=8), requires_grad=True)
+    b = xp.asarray(rng.normal(size=9) + 0.5, requires_grad=True)
+    result = stats.ttest_ind(a, b, equal_var=False)
+    (ga,) = wrapgrad.autograd_grad(result.statistic, a, retain_graph=True)
+    assert ga.shape == (8,)
+    with pytest.raises(NotImplementedError, match=r"special\.stdtr: no derivative with respect to .*`df`"):
+        result.pvalue.backward()
+    assert a.grad is None and b.grad is None
+
+
+# jax.hessian through SciPy's t-test and correlation code takes ~10 s of jax tracing each: slow.
+HESSIAN_CALLS = ("special.gammaln", "stats.entropy(pk)", *(pytest.param(c, marks=pytest.mark.slow)
+                                                           for c in ("stats.ttest_1samp", "stats.pearsonr")))
+
+
+@pytest.mark.parametrize("call", HESSIAN_CALLS)
+def test_hessian_of_scipy_calls_matches_jax_hessian(call: str) -> None:
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    from array_api_compat import array_namespace
+
+    fn, values = _scipy_calls()[call]
+    others = values[1:]
+
+    def f(x: Any) -> Any:  # SciPy on x (wrapgrad Tensors here, jax tracers there), the rest constant
+        return _loss(array_namespace(x), fn(x, *[array_namespace(x).asarray(o) for o in others]))
+
+    ours = wrapgrad.hessian(f)(values[0])
+    theirs = jax.hessian(f)(jnp.asarray(values[0]))
+    np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-7, atol=1e-10)
+
+
+# -- jax.jit, fallbacks, errors -----------------------------------------------------------------------
+
+def test_special_functions_trace_under_jax_jit_also_through_a_host_callback() -> None:
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    from array_api_compat import array_namespace
+
+    def loss(x: Any) -> Any:  # erf is jax's own; ellipk (which jax lacks) and its rule's ellipe are callbacks
+        xp = array_namespace(x)
+        return xp.sum(xp.special.erf(x) * xp.special.ellipk(x / 2))
+
+    x = np.asarray([0.1, 0.4, 0.8])
+    jitted = jax.jit(wrapgrad.grad(loss))(jnp.asarray(x))
+    plain = wrapgrad.grad(loss)(x)
+    np.testing.assert_allclose(np.asarray(jitted), plain, rtol=1e-12)
+    def on_numpy(x: np.ndarray) -> float:
+        return float(np.sum(scipy_special.erf(x) * scipy_special.ellipk(x / 2)))
+
+    fd = np.asarray([(on_numpy(x + h) - on_numpy(x - h)) / 2e-6 for h in np.eye(3) * 1e-6])
+    np.testing.assert_allclose(plain, fd, rtol=1e-6)
+
+
+def test_a_backend_without_a_special_function_library_gets_a_clear_error() -> None:
+    pytest.importorskip("dask")
+    import array_api_compat.dask.array as dask_xp
+
+    xp = wrapgrad.namespace(dask_xp)
+    with pytest.raises(NotImplementedError, match=r"special\.erf: wrapgrad knows no special-function library for "
+                                                  r"the backend dask"):
+        xp.special.erf(xp.asarray([0.5]))

@@ -83,8 +83,16 @@ def _device(a: Any) -> Any:
 
 
 def _arrays(xp: Any, g: Any, *values: Any) -> list[Any]:
-    """The arguments with Python scalars made arrays like ``g`` (strict and torch refuse scalars in functions)."""
-    return [xp.asarray(v, dtype=g.dtype, device=_device(g)) if isinstance(v, _SCALARS) else v for v in values]
+    """The arguments as floating arrays like ``g``: Python scalars made arrays (array-api-strict and torch
+    take no scalars in functions) and integer arrays cast (array-api-strict promotes no int with a float)."""
+    out = []
+    for v in values:
+        if isinstance(v, _SCALARS):
+            v = xp.asarray(v, dtype=g.dtype, device=_device(g))
+        elif xp.isdtype(v.dtype, "integral"):
+            v = xp.astype(v, g.dtype)
+        out.append(v)
+    return out
 
 
 def _cj(xp: Any, a: Any) -> Any:
@@ -406,7 +414,7 @@ _def("y1", lambda xp, g, ans, x: g * (special_of(xp).y0(x) - ans / x), uses_ans=
 
 
 def _yn_x(xp: Any, g: Any, ans: Any, n: Any, x: Any) -> Any:
-    n, x = _arrays(xp, g, n, x)
+    (x,) = _arrays(xp, g, x)  # n stays as it came (SciPy warns about a floating order)
     yn = special_of(xp).yn
     return g * (yn(n - 1, x) - yn(n + 1, x)) / 2
 
@@ -453,7 +461,10 @@ _def("expi", lambda xp, g, ans, x: g * _cj(xp, xp.exp(x) / x))
 
 def _expn_x(xp: Any, g: Any, ans: Any, n: Any, x: Any) -> Any:
     # E_n' = -E_{n-1}; for n = 0, E_0 = exp(-x)/x and E_0' = -E_0 (1 + 1/x)
-    n, x = _arrays(xp, g, n, x)
+    # n stays as it came (SciPy warns about a floating order)
+    (x,) = _arrays(xp, g, x)
+    if isinstance(n, _SCALARS):
+        n = xp.asarray(n, device=_device(g))
     below = special_of(xp).expn(xp.where(n == 0, xp.ones_like(n), n) - 1, x)
     return g * xp.where(n == 0, -ans * (1 + 1 / x), -below)
 
