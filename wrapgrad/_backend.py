@@ -367,7 +367,7 @@ def _strict_special(backend: Backend, name: str) -> Callable[..., Any]:
     xp = backend.xp
 
     def call(*args: Any, **params: Any) -> Any:
-        device = next(a.device for a in args if a is not None and not isinstance(a, _PYTHON_SCALARS))
+        device = next((a.device for a in args if a is not None and not isinstance(a, _PYTHON_SCALARS)), None)
         values = [a if a is None or isinstance(a, _PYTHON_SCALARS) else np.from_dlpack(a) for a in args]
         return xp.asarray(np.asarray(fn(*values, **params)), device=device)
 
@@ -431,7 +431,7 @@ def _torch_special(name: str) -> Callable[..., Any]:
 
 
 def _torch_tensors(*args: Any) -> list[Any]:
-    like = next(a for a in args if not isinstance(a, _PYTHON_SCALARS))
+    like = next((a for a in args if not isinstance(a, _PYTHON_SCALARS)), None)
     return [_torch_tensor(a, like) for a in args]
 
 
@@ -441,6 +441,8 @@ def _torch_tensor(value: Any, like: Any) -> Any:
         return value
     import torch
 
+    if like is None:
+        return torch.as_tensor(value, dtype=torch.get_default_dtype())
     dtype = like.dtype if like.dtype.is_floating_point or like.dtype.is_complex else torch.get_default_dtype()
     return torch.as_tensor(value, dtype=dtype, device=like.device)
 
