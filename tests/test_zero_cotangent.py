@@ -385,3 +385,33 @@ def test_the_numpy_fast_path_is_the_portable_guard(size: int) -> None:
             for ours, plain in ((backend.times, np.multiply), (backend.over, np.divide)):
                 expected = np.where(x1 == 0, 0.0, plain(x1, x2))
                 np.testing.assert_array_equal(ours(x1, x2), expected)
+
+
+@pytest.mark.parametrize(("name", "point", "inside"), [
+    ("ndtri", 0.0, 0.3),       # ndtri(0) = -inf, its derivative inf
+    ("gammaln", 0.0, 2.5),     # a pole of psi
+    ("erfinv", 1.0, 0.2),      # erfinv(1) = inf
+])
+def test_special_functions_keep_a_zero_cotangent_zero(xp, name, point, inside) -> None:
+    # The where trap through the special extension: the unselected branch gets an exact zero cotangent, and a
+    # non-finite local derivative there must not turn it into NaN. The selected element's gradient is checked
+    # against central finite differences of scipy.special.
+    scipy_special = pytest.importorskip("scipy.special")
+    fn = getattr(xp.special, name)
+    x = xp.asarray([point, inside], dtype=xp.float64, requires_grad=True)
+    keep = xp.asarray([False, True])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's note on the masked inf * 0
+        xp.sum(xp.where(keep, fn(x), 0.0)).backward()
+        raw = getattr(scipy_special, name)
+        h = 1e-6
+        expected = (raw(inside + h) - raw(inside - h)) / (2 * h)
+    got = np.asarray(x.grad)
+    assert got[0] == 0.0
+    np.testing.assert_allclose(got[1], expected, rtol=1e-6)
+    # IEEE's behaviour, when asked for, gives the NaN back.
+    x.grad = None
+    with wrapgrad.ieee_cotangents(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        xp.sum(xp.where(keep, fn(x), 0.0)).backward()
+    assert np.isnan(np.asarray(x.grad)[0])

@@ -92,6 +92,8 @@ class Backend:
             # namedtuple's _fields, which the funnel rebuilds from: make them namedtuples of the same fields.
             self.array_type = torch.Tensor
             self.normalize = _namedtuple_of_structseq
+        # The library's special functions (the ``special`` extension), each resolved on first use.
+        self.special = SpecialFunctions(self)
 
     def __repr__(self) -> str:
         return f"Backend({self.xp.__name__})"
@@ -121,6 +123,8 @@ class Backend:
             return self.over
         if name in EXTENSION_KERNELS:  # median, bincount, dct ...: beyond the standard (_backend_extensions.py)
             return extension_kernel(self, name)
+        if name.startswith("special."):
+            return getattr(self.special, name.removeprefix("special."))
         obj: Any = self.xp
         for part in name.split("."):
             obj = getattr(obj, part, None)
@@ -754,3 +758,196 @@ def _place_block(block: Any, mask: Any, values: Any) -> Any:
     out = block.copy()
     out[mask] = values
     return out
+
+
+# ======================================================================================================
+# Special functions (the ``special`` extension): each library's own, imported on first use
+# ======================================================================================================
+# scipy.special on numpy (and on array-api-strict's numpy buffer, converted there and back),
+# jax.scipy.special on jax (so jax.jit traces it), torch.special on torch. A name the library lacks falls
+# back to SciPy: on jax through jax.pure_callback (still traceable under jax.jit and vmap, computed on the
+# host), on torch on the CPU tensor's memory (a tensor on another device gets an error naming the function
+# and the device). Other backends get an error naming the function and the backend. Nothing here imports
+# scipy, jax or torch before a special function of theirs is first called.
+
+# The names that wrapgrad.special defines beyond SciPy's dispatch list, because a derivative needs them
+# (ellipk's needs ellipe) or SciPy exports them under a second name (digamma = psi).
+SPECIAL_HELPERS = ("digamma", "ellipe")
+# The library's own name where it differs from SciPy's.
+_JAX_SPECIAL_NAMES = {"psi": "digamma"}
+_TORCH_SPECIAL_NAMES = {
+    "j0": "bessel_j0", "j1": "bessel_j1", "y0": "bessel_y0", "y1": "bessel_y1", "k0": "modified_bessel_k0",
+    "k1": "modified_bessel_k1", "k0e": "scaled_modified_bessel_k0", "k1e": "scaled_modified_bessel_k1",
+}
+_PYTHON_SCALARS = (bool, int, float, complex)
+
+
+class SpecialFunctions:
+    """The special functions of one backend on its raw arrays: ``backend.special.erf(raw_array)``.
+
+    Each function is looked up on first use and then kept as an attribute, so a later look-up is a plain
+    attribute read. Gradient rules reach these through ``wrapgrad._rules_special.special_of(xp)``.
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        fn = _special_function(self._backend, name)
+        setattr(self, name, fn)
+        return fn
+
+
+def _special_function(backend: Backend, name: str) -> Callable[..., Any]:
+    from ._special_names import FUNCTIONS
+
+    if name not in FUNCTIONS and name not in SPECIAL_HELPERS:
+        raise AttributeError(f"special.{name}: not a special function of wrapgrad")
+    if backend.is_numpy:
+        return _scipy_special(name)
+    if backend.name == "array_api_strict":
+        return _strict_special(backend, name)
+    if backend.is_jax:
+        return _jax_special(name)
+    if backend.name == "torch":
+        return _torch_special(name)
+
+    def unavailable(*args: Any, **params: Any) -> Any:
+        raise NotImplementedError(
+            f"special.{name}: wrapgrad knows no special-function library for the backend {backend.name} "
+            f"(it uses scipy.special on numpy and array-api-strict, jax.scipy.special on jax, torch.special on "
+            f"torch); compute it on one of those, or wrap your own in a custom_vjp"
+        )
+
+    return unavailable
+
+
+def _scipy_special(name: str) -> Callable[..., Any]:
+    """SciPy's function on numpy arrays.
+
+    With ``SCIPY_ARRAY_API=1``, ``scipy.special.erf`` is a Python wrapper that looks up the namespace of its
+    arguments on every call; the ufunc underneath (``scipy.special._ufuncs.erf``) is what it ends up calling
+    on numpy, so call that directly where there is one.
+    """
+    import numpy as np
+    import scipy.special  # type: ignore[import-untyped]
+    from scipy.special import _ufuncs
+
+    fn = getattr(_ufuncs, "psi" if name == "digamma" else name, None)
+    if isinstance(fn, np.ufunc):
+        return fn
+    public: Callable[..., Any] = getattr(scipy.special, name)
+    return public
+
+
+def _strict_special(backend: Backend, name: str) -> Callable[..., Any]:
+    """SciPy's function on array-api-strict's arrays: their numpy buffer, and the result back on their device."""
+    import numpy as np
+
+    fn = _scipy_special(name)
+    xp = backend.xp
+
+    def call(*args: Any, **params: Any) -> Any:
+        device = next((a.device for a in args if a is not None and not isinstance(a, _PYTHON_SCALARS)), None)
+        values = [a if a is None or isinstance(a, _PYTHON_SCALARS) else np.from_dlpack(a) for a in args]
+        return xp.asarray(np.asarray(fn(*values, **params)), device=device)
+
+    return call
+
+
+def _jax_special(name: str) -> Callable[..., Any]:
+    import jax.scipy.special
+
+    native = getattr(jax.scipy.special, _JAX_SPECIAL_NAMES.get(name, name), None)
+    if native is None:
+        return _jax_host_callback(name)
+    if name == "zeta":  # jax has only the Hurwitz zeta: the Riemann one (q=None) is SciPy's, on the host
+        host_zeta = _jax_host_callback(name)
+        return lambda x, q: host_zeta(x, q) if q is None else native(x, q)
+    jax_function: Callable[..., Any] = native
+    return jax_function
+
+
+def _jax_host_callback(name: str) -> Callable[..., Any]:
+    """SciPy's function called from jax through ``jax.pure_callback``: it traces under ``jax.jit`` and
+    ``jax.vmap`` (all the functions are element-wise), and runs on the host."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    fn = _scipy_special(name)
+
+    def call(*args: Any, **params: Any) -> Any:
+        arrays = [i for i, a in enumerate(args) if a is not None and not isinstance(a, _PYTHON_SCALARS)]
+        shape = jnp.broadcast_shapes(*(jnp.shape(args[i]) for i in arrays))
+        dtype = jnp.result_type(*(a for a in args if a is not None), 0.0)  # 0.0: integers give floats
+
+        def on_host(*values: Any) -> Any:
+            full = list(args)
+            for i, v in zip(arrays, values):
+                full[i] = np.asarray(v)
+            return np.asarray(fn(*full, **params), dtype=dtype)
+
+        result = jax.ShapeDtypeStruct(shape, dtype)  # type: ignore[no-untyped-call]
+        return jax.pure_callback(on_host, result, *(args[i] for i in arrays),
+                                 vmap_method="broadcast_all")
+
+    return call
+
+
+def _torch_special(name: str) -> Callable[..., Any]:
+    import torch
+
+    native = getattr(torch.special, _TORCH_SPECIAL_NAMES.get(name, name), None)
+    fallback = _torch_scipy_fallback(name)
+    if native is None:
+        return fallback
+    if name == "polygamma":  # torch's order is one Python int
+        return lambda n, x: native(n, _torch_tensor(x, x)) if isinstance(n, int) else fallback(n, x)
+    if name == "multigammaln":
+        return lambda a, *, d: native(a, d)
+    if name == "zeta":  # torch has only the Hurwitz zeta: the Riemann one (q=None) is SciPy's
+        return lambda x, q: fallback(x, q) if q is None else native(*_torch_tensors(x, q))
+    return lambda *args: native(*_torch_tensors(*args))
+
+
+def _torch_tensors(*args: Any) -> list[Any]:
+    like = next((a for a in args if not isinstance(a, _PYTHON_SCALARS)), None)
+    return [_torch_tensor(a, like) for a in args]
+
+
+def _torch_tensor(value: Any, like: Any) -> Any:
+    """A Python scalar as a tensor beside ``like`` (most torch.special functions take tensors only)."""
+    if not isinstance(value, _PYTHON_SCALARS):
+        return value
+    import torch
+
+    if like is None:
+        return torch.as_tensor(value, dtype=torch.get_default_dtype())
+    dtype = like.dtype if like.dtype.is_floating_point or like.dtype.is_complex else torch.get_default_dtype()
+    return torch.as_tensor(value, dtype=dtype, device=like.device)
+
+
+def _torch_scipy_fallback(name: str) -> Callable[..., Any]:
+    """SciPy's function on the memory of CPU tensors, for a name torch.special lacks."""
+    import numpy as np
+    import torch
+
+    fn = _scipy_special(name)
+
+    def to_numpy(a: Any) -> Any:
+        if a is None or isinstance(a, _PYTHON_SCALARS):
+            return a
+        if a.device.type != "cpu":
+            raise NotImplementedError(
+                f"special.{name}: torch.special has no {name}, and wrapgrad's fallback (SciPy) needs CPU tensors, "
+                f"got one on {a.device}; move the input with .to_device('cpu')"
+            )
+        return a.detach().numpy()
+
+    def call(*args: Any, **params: Any) -> Any:
+        return torch.from_numpy(np.asarray(fn(*(to_numpy(a) for a in args), **params)))
+
+    return call

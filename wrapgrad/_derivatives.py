@@ -1464,7 +1464,10 @@ NON_DIFFERENTIABLE = frozenset({
 # Their results do not depend on the input's values: computed off the tape.
 ZERO_GRADIENT = frozenset({"empty_like", "full_like", "ones_like", "zeros_like"})
 
-# The extensions beyond the standard (median, bincount, scipy.fft's dct/dst) keep their rules in their own module.
+# The extensions beyond the standard keep their rules in their own modules; they join the one table here:
+# median, bincount and scipy.fft's dct/dst (_rules_extensions), and the special functions (_rules_special).
 from ._rules_extensions import EXTENSION_RULES  # noqa: E402
+from ._rules_special import SPECIAL_RULES  # noqa: E402
 
 RULES.update(EXTENSION_RULES)
+RULES.update(SPECIAL_RULES)

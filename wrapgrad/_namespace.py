@@ -27,6 +27,7 @@ from . import (
     _versions,
     fft,
     linalg,
+    special,
 )
 from ._backend import Backend, backend_for
 from ._inspection import Info
@@ -141,6 +142,8 @@ def _build_version(backend: Backend, name: str, api_version: str) -> types.Modul
         fft_module.fftfreq = frequencies.fftfreq  # type: ignore[attr-defined]
         fft_module.rfftfreq = frequencies.rfftfreq  # type: ignore[attr-defined]
         module.fft = fft_module  # type: ignore[attr-defined]
+    # An extension beyond the standard (SciPy looks for it): every backend has it, see wrapgrad/special.py.
+    module.special = _extension(f"{name}.special", special, special.__all__)  # type: ignore[attr-defined]
     if api_version != LATEST:
         _restrict_to(module, api_version)
     return module
