@@ -45,6 +45,8 @@ def _zero_cotangent_guarded(vjp: Callable[..., Any]) -> Callable[..., Any]:
     a cotangent of ones; ``_times`` is the table's one guard (a recorded op under create_graph, linear in ``g``,
     so jvp and second derivatives stay right), and the IEEE switch turns it back into ``g * d``.
     """
+    if getattr(vjp, "refuses", False):
+        return vjp
     from ._derivatives import _times  # the rule table imports this module at its end: _times exists by then
 
     def guarded(xp: Any, g: Any, ans: Any, *args: Any, **params: Any) -> Any:
@@ -87,6 +89,7 @@ def _refuse(name: str, argument: str, why: str) -> Callable[..., Any]:
             f"or wrap the call in a custom_vjp with a derivative of your own"
         )
 
+    vjp.refuses = True  # type: ignore[attr-defined]  # _def keeps it as it is: it raises before any guard
     return vjp
 
 
