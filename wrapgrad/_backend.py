@@ -270,18 +270,14 @@ class Backend:
         into the product itself (``copyto(where=)``), no second array; other libraries: ``where`` (fused
         under jit).
         """
-        out = g * d
-        if self.is_numpy and type(out) is self._ndarray:  # out is this call's own array: safe to write into
-            if out.size > _GUARD_CHUNK:
-                return self._zero_where_zero_in_chunks(g, out)
-            self._copyto(out, 0, where=self._equal(g, 0))
-            return out
-        return self.xp.where(g == 0, self.xp.zeros_like(out), out)
+        return self._zero_where_g_is_zero(g, g * d)
 
     def over(self, g: Any, d: Any) -> Any:
         """``g / d``, with 0 wherever ``g`` is exactly 0, also where ``d`` is 0, infinite or NaN."""
-        out = g / d
-        if self.is_numpy and type(out) is self._ndarray:
+        return self._zero_where_g_is_zero(g, g / d)
+
+    def _zero_where_g_is_zero(self, g: Any, out: Any) -> Any:
+        if self.is_numpy and type(out) is self._ndarray:  # out is the caller's own new array: safe to write into
             if out.size > _GUARD_CHUNK:
                 return self._zero_where_zero_in_chunks(g, out)
             self._copyto(out, 0, where=self._equal(g, 0))

@@ -564,16 +564,7 @@ class Tensor:
                 f"array_api_extra.at(x)[i].set(v), pass copy=True); to change the leaf's values without "
                 f"recording it, do it under wrapgrad.no_grad()"
             )
-        if result._data.dtype != self._data.dtype:
-            raise TypeError(
-                f"{op}: the in-place result has dtype {result._data.dtype}, which differs from the "
-                f"tensor's dtype {self._data.dtype}"
-            )
-        if tuple(result._data.shape) != tuple(self._data.shape):
-            raise ValueError(
-                f"{op}: the in-place result has shape {tuple(result._data.shape)}, which differs from "
-                f"the tensor's shape {tuple(self._data.shape)}"
-            )
+        check_in_place_result(self, result, op)
         self._data = result._data
         if result._node is not None:
             if self._retains_grad and self._node is not None:
@@ -740,6 +731,20 @@ def _rebuild_tensor(backend_name: str, data: Any, requires_grad: bool) -> Tensor
     t = Tensor._make(data, backend)
     t._requires_grad = requires_grad
     return t
+
+
+def check_in_place_result(target: Tensor, result: Tensor, op: str) -> None:
+    """An in-place operation keeps its tensor's dtype and shape (for views and plain tensors alike)."""
+    if result._data.dtype != target._data.dtype:
+        raise TypeError(
+            f"{op}: the in-place result has dtype {result._data.dtype}, which differs from the "
+            f"tensor's dtype {target._data.dtype}"
+        )
+    if tuple(result._data.shape) != tuple(target._data.shape):
+        raise ValueError(
+            f"{op}: the in-place result has shape {tuple(result._data.shape)}, which differs from "
+            f"the tensor's shape {tuple(target._data.shape)}"
+        )
 
 
 def _unwrap_key(key: Any, backend: Backend) -> Any:

@@ -29,7 +29,7 @@ from . import _graph
 from ._apply import apply
 from ._backend import WRITE_IN_PLACE, Backend
 from ._grad_mode import _GRAD_ENABLED
-from ._tensor import Tensor
+from ._tensor import Tensor, check_in_place_result
 
 __all__ = ["is_view_key", "refresh", "set_item", "track", "write_through"]
 
@@ -91,7 +91,7 @@ def write_through(view: Tensor, result: Tensor, op: str) -> None:
             f"would change the leaf; do it under wrapgrad.no_grad(), or write into a copy that keeps the "
             f"gradient (y = xp.asarray(x, copy=True), then write through views of y)"
         )
-    _check_result(view, result, op)
+    check_in_place_result(view, result, op)
     try:
         value = result if len(chain) == 1 else _unwind(root, chain, result)
         name, param = chain[0]
@@ -235,19 +235,6 @@ def _settable_key(key: Any, value: Any) -> tuple[Any, Any]:
     stripped = tuple(k for k in keys if k is not None)
     return stripped, apply("squeeze", value, axis=tuple(added))
 
-
-def _check_result(view: Tensor, result: Tensor, op: str) -> None:
-    # The same checks, in the same words, as Tensor._assign makes for a tensor that is not a view.
-    if result._data.dtype != view._data.dtype:
-        raise TypeError(
-            f"{op}: the in-place result has dtype {result._data.dtype}, which differs from the "
-            f"tensor's dtype {view._data.dtype}"
-        )
-    if tuple(result._data.shape) != tuple(view._data.shape):
-        raise ValueError(
-            f"{op}: the in-place result has shape {tuple(result._data.shape)}, which differs from "
-            f"the tensor's shape {tuple(view._data.shape)}"
-        )
 
 
 def _rebind(view: Tensor, new: Tensor) -> None:
