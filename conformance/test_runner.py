@@ -375,7 +375,7 @@ def test_cli_rejects_a_wrong_suite_path(tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_cli_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        main(["--backend", "torch"])
+        main(["--backend", "tensorflow"])  # torch is a backend now
     assert info.value.code == 2
     assert "unknown backend" in capsys.readouterr().err
     with pytest.raises(SystemExit):

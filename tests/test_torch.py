@@ -132,7 +132,9 @@ def test_other_libraries_arrays_are_a_clear_error_naming_both() -> None:
         x * np.ones(2)
     with pytest.raises(TypeError, match=r"matmul: .*\(torch, numpy\).*wrapgrad\.torch\.asarray"):
         x @ np.ones(2)
-    jnp = pytest.importorskip("jax.numpy")
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)  # as every test does before jax's Backend is first made
+    jnp = jax.numpy
     with pytest.raises(TypeError, match=r"add: arguments come from different array libraries \(torch, jax\)"):
         x + jnp.ones(2)
     assert x.grad is None  # nothing was recorded
