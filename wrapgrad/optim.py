@@ -463,7 +463,8 @@ class Optimizer:
         return loss
 
     def _update(self, group: dict[str, Any], p: Tensor, g: Tensor, state: dict[str, Any]) -> None:
-        raise NotImplementedError
+        # The one method each optimizer defines: the update of one parameter from its gradient.
+        raise NotImplementedError(f"{type(self).__name__}: an Optimizer subclass must define _update")
 
     def state_dict(self) -> dict[str, Any]:
         """``{"state": {index: per-parameter state}, "param_groups": [hyperparameters, "params": indices]}``,
