@@ -15,7 +15,7 @@ from typing import Any
 
 from ._backend import Backend
 from ._grad_mode import is_grad_enabled, no_grad, set_grad_enabled
-from ._graph import ANOMALY, Node, Rule, fit_grad
+from ._graph import ANOMALY, Node, Rule, fit_grad, node_from_edges
 from ._tensor import Tensor
 
 __all__ = ["Function", "FunctionCtx", "custom_vjp"]
@@ -153,7 +153,7 @@ def _apply_custom(name: str, forward: Callable[..., Any], backward: Callable[...
             meta.append(None)
     custom = _CustomBackward(name, backend, backward, [(o._data.shape, o._data.dtype) for o in outs])
     rule = Rule((None,), uses_args=False, uses_ans=True, joint=True, custom=custom)
-    node = Node(name, backend, rule, tuple(edges), tuple(meta), None, ctx, {}, len(outs), multi=multi)
+    node = node_from_edges(name, backend, rule, tuple(edges), tuple(meta), None, ctx, {}, len(outs), multi=multi)
     if ANOMALY.on:
         import traceback
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ._backend import Backend
     from ._tensor import Tensor
 
-__all__ = ["ANOMALY", "ArgMeta", "Node", "Rule", "fit_grad", "run_backward"]
+__all__ = ["ANOMALY", "ArgMeta", "Node", "Rule", "fit_grad", "new_node", "node_from_edges", "run_backward"]
 
 Edge = tuple[Any, int]  # (Node or leaf Tensor, output number)
 
@@ -61,7 +61,8 @@ NO_PARAMS: dict[str, Any] = {}
 def new_node(name: str, backend: Backend, rule: Rule | None, targets: tuple[Any, ...], nrs: tuple[int, ...] | None,
              input_meta: tuple[Any, ...] | None, saved_args: tuple[Any, ...] | None, ans: Any,
              params: dict[str, Any], n_outputs: int, multi: bool) -> Node:
-    """The funnel's constructor of a :class:`Node`: the edges already split (``targets``, ``nrs``), no checks."""
+    """The one constructor of a :class:`Node` (the funnel's): the edges already split (``targets``, ``nrs``), no
+    checks; :func:`node_from_edges` splits them first."""
     node = object.__new__(Node)
     node.name = name
     node.backend = backend
@@ -76,6 +77,16 @@ def new_node(name: str, backend: Backend, rule: Rule | None, targets: tuple[Any,
     node.multi = multi
     node.released = False
     return node
+
+
+def node_from_edges(name: str, backend: Backend, rule: Rule | None, next_edges: tuple[Edge | None, ...],
+                    input_meta: tuple[Any, ...] | None, saved_args: tuple[Any, ...] | None, ans: Any,
+                    params: dict[str, Any], n_outputs: int, multi: bool = False) -> Node:
+    """A :class:`Node` from ``(target, output_nr)`` edges (user-defined Functions): split, then :func:`new_node`."""
+    targets = tuple(None if edge is None else edge[0] for edge in next_edges)
+    nrs = tuple(0 if edge is None else edge[1] for edge in next_edges)
+    return new_node(name, backend, rule, targets, nrs if any(nrs) else None, input_meta, saved_args, ans, params,
+                    n_outputs, multi)
 
 
 # How torch names the nodes of the operators, so grad_fn reads as PyTorch users know it.
@@ -98,35 +109,23 @@ class Node:
         "multi", "released", "__weakref__",
     )
 
-    def __init__(
-        self,
-        name: str,
-        backend: Backend,
-        rule: Rule | None,
-        next_edges: tuple[Edge | None, ...],
-        input_meta: Sequence[tuple[Any, Any] | None] | None,
-        saved_args: Sequence[Any] | None,
-        ans: Any,
-        params: dict[str, Any],
-        n_outputs: int,
-        multi: bool = False,
-    ) -> None:
-        self.name = name
-        self.backend = backend
-        self.rule = rule
-        self.targets = tuple(None if edge is None else edge[0] for edge in next_edges)
-        nrs = tuple(0 if edge is None else edge[1] for edge in next_edges)
-        self.nrs = nrs if any(nrs) else None
-        # (shape, dtype) of each array argument (the funnel's are ArgMeta stand-ins), None for scalars; None
-        # as a whole when saved_args holds the arguments themselves (see arg_meta).
-        self.input_meta = input_meta
-        self.saved_args = saved_args
-        self.ans = ans
-        self.params = params if params else NO_PARAMS
-        self.n_outputs = n_outputs
-        # A tuple result (even of one array, as meshgrid(x)): cotangents travel as a list, one slot each.
-        self.multi = multi
-        self.released = False
+    name: str
+    backend: Backend
+    rule: Rule | None
+    # The edges: targets[k] is the Node (or leaf Tensor) that input k came from, None where it needs no
+    # gradient; nrs[k] its output number (None as a whole when all are 0).
+    targets: tuple[Any, ...]
+    nrs: tuple[int, ...] | None
+    # (shape, dtype) of each array argument (the funnel's are ArgMeta stand-ins), None for scalars; None
+    # as a whole when saved_args holds the arguments themselves (see arg_meta).
+    input_meta: Sequence[tuple[Any, Any] | None] | None
+    saved_args: Sequence[Any] | None
+    ans: Any
+    params: dict[str, Any]
+    n_outputs: int
+    # A tuple result (even of one array, as meshgrid(x)): cotangents travel as a list, one slot each.
+    multi: bool
+    released: bool
 
     @property
     def next(self) -> tuple[Edge | None, ...]:
