@@ -43,7 +43,7 @@ import time
 import numpy as np
 import peers
 import workloads
-from harness import HERE, Task, compare_grads, exc_summary, run_interleaved
+from harness import HERE, Task, compare_grads, exc_summary, fmt_time, run_interleaved
 
 LIBS = ("wrapgrad", "torch", "autograd", "numpy")
 LENGTHS = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000)
@@ -107,16 +107,6 @@ def _crossover(sizes, times):
     return None
 
 
-def _fmt_s(x):
-    if x is None:
-        return "—"
-    if x < 1e-3:
-        return f"{x * 1e6:.1f} µs"
-    if x < 1:
-        return f"{x * 1e3:.2f} ms"
-    return f"{x:.2f} s"
-
-
 def _table(title, axis_name, points, key, libs, per_op):
     lines = [f"## {title}", ""]
     head = [axis_name] + [f"{lib} median (best)" for lib in libs]
@@ -129,7 +119,8 @@ def _table(title, axis_name, points, key, libs, per_op):
         cells = p["cells"]
         for lib in libs:
             c = cells.get(lib, {})
-            row.append(c["error"][:60] if "error" in c else f"{_fmt_s(c.get('median_s'))} ({_fmt_s(c.get('best_s'))})")
+            timed = f"{fmt_time(c.get('median_s'))} ({fmt_time(c.get('best_s'))})"
+            row.append(c["error"][:60] if "error" in c else timed)
         if per_op:
             for lib in libs:
                 m = cells.get(lib, {}).get("median_s")
@@ -210,12 +201,12 @@ def main(argv=None):
     for n in LENGTHS_QUICK if args.quick else LENGTHS:
         cells = _measure_point(adapters, n, SMALL, rounds, min_sample)
         result["length"].append({"n_ops": n // 3 * 3, "size": SMALL, "cells": cells})
-        print(f"length {n:>7,}: " + "  ".join(f"{k} {_fmt_s(v.get('median_s'))}" for k, v in cells.items()),
+        print(f"length {n:>7,}: " + "  ".join(f"{k} {fmt_time(v.get('median_s'))}" for k, v in cells.items()),
               flush=True)
     for s in SIZES_QUICK if args.quick else SIZES:
         cells = _measure_point(adapters, SHORT_CHAIN, s, rounds, min_sample)
         result["size"].append({"n_ops": SHORT_CHAIN, "size": s, "cells": cells})
-        print(f"size {s:>10,}: " + "  ".join(f"{k} {_fmt_s(v.get('median_s'))}" for k, v in cells.items()),
+        print(f"size {s:>10,}: " + "  ".join(f"{k} {fmt_time(v.get('median_s'))}" for k, v in cells.items()),
               flush=True)
     result["load_after"] = list(os.getloadavg())
     result["seconds"] = time.perf_counter() - t_start
