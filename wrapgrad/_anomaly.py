@@ -14,6 +14,7 @@ import warnings
 from types import TracebackType
 from typing import Any
 
+from ._fast import general_funnel_only
 from ._graph import ANOMALY, Node
 from ._zero_cotangent import take_masked
 
@@ -62,10 +63,13 @@ class detect_anomaly(contextlib.ContextDecorator):
 
     def __init__(self, check_forward: bool = True) -> None:
         self.check_forward = bool(check_forward)
-        self._previous: list[tuple[bool, bool]] = []
+        self._previous: list[tuple[bool, bool, contextlib.ExitStack]] = []
 
     def __enter__(self) -> detect_anomaly:
-        self._previous.append((ANOMALY.on, ANOMALY.check_forward))
+        # The funnel's fast path records no creation tracebacks and checks no results: off meanwhile.
+        general = contextlib.ExitStack()
+        general.enter_context(general_funnel_only())
+        self._previous.append((ANOMALY.on, ANOMALY.check_forward, general))
         take_masked()  # forget counts that an interrupted backward left behind
         ANOMALY.on = True
         ANOMALY.check_forward = self.check_forward
@@ -73,7 +77,8 @@ class detect_anomaly(contextlib.ContextDecorator):
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        ANOMALY.on, ANOMALY.check_forward = self._previous.pop()
+        ANOMALY.on, ANOMALY.check_forward, general = self._previous.pop()
+        general.close()
 
 
 def is_anomaly_enabled() -> bool:

@@ -115,15 +115,14 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
         # Keep only the shape and dtype of every array argument, not only of those that get a gradient: a
         # rule registered with uses_args=False (concat's) reads the shapes of its constant arguments too.
         saved = None
-        try:  # the shared ArgMeta looked up inline (a call per argument costs more than the lookup)
-            meta = tuple([None if (shape := getattr(d, "shape", None)) is None
-                          else _ARG_METAS.get((shape, id(d.dtype))) or _shared_arg_meta(shape, d.dtype) for d in datas])
+        try:
+            meta = shared_arg_metas(datas)
         except TypeError:  # an unhashable shape or dtype
             meta = tuple([None if (shape := getattr(d, "shape", None)) is None else _arg_meta(ArgMeta, (shape, d.dtype))
                           for d in datas])
     if backend.unknown_shapes:
         meta = _check_unknown_shapes(name, datas, params, out, meta)
-    node = new_node(name, backend, rule, tuple(targets), nrs, meta, saved,
+    node = new_node(name, backend, rule, targets, nrs, meta, saved,
                     out if rule is not None and rule.uses_ans else None, params, len(out) if multi else 1, multi)
     if ANOMALY.on:
         _anomaly_check(node, out, datas)
@@ -136,25 +135,29 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
     return _as_type_of(out, results)
 
 
-# One ArgMeta per (shape, dtype) in use, shared by all the nodes that need it: an ArgMeta is a tuple subclass,
-# which the cyclic GC never untracks, so one per argument of every add or sum node was one more object for
-# every collection to walk. Bounded: cleared when it grows past _ARG_METAS_MAX (dask's unknown-size shapes
-# hold nan, which never compares equal, so they always miss).
-_ARG_METAS: dict[tuple[Any, Any], ArgMeta] = {}
+# The ArgMeta stand-ins of a node, as one tuple shared by all the nodes whose array arguments have the same
+# shapes and dtypes: an ArgMeta is a tuple subclass, which the cyclic GC never untracks, so a tuple of them
+# would be one more object per node for every collection to walk. Keyed by ``(shape, id(dtype))`` per array
+# argument (None for a scalar): dtypes of two libraries can collide in a hash, and comparing them warns
+# (array-api-strict); the entry's ArgMetas keep the dtypes alive, so their ids are not reused meanwhile.
+# Bounded: cleared when it grows past _ARG_METAS_MAX (dask's unknown-size shapes hold nan, which never compares
+# equal, so they always miss).
+_ARG_METAS: dict[tuple[Any, ...], tuple[ArgMeta | None, ...]] = {}
+_ARG_META: dict[tuple[Any, int], ArgMeta] = {}  # and each ArgMeta itself shared, by (shape, id(dtype))
 _ARG_METAS_MAX = 4096
 
 
-def _shared_arg_meta(shape: Any, dtype: Any) -> ArgMeta:
-    """The shared ArgMeta of ``(shape, dtype)``, made on a miss (``_record`` looks up the hits itself)."""
-    # Keyed by the dtype's id: dtypes of two libraries can collide in a hash, and comparing them warns
-    # (array-api-strict). The entry's ArgMeta keeps the dtype alive, so its id is not reused meanwhile.
-    key = (shape, id(dtype))
-    meta = _ARG_METAS.get(key)
-    if meta is None:
+def shared_arg_metas(datas: Any) -> tuple[ArgMeta | None, ...]:
+    """The shared tuple of ArgMeta stand-ins of ``datas`` (arrays and scalars), made on a miss."""
+    key = tuple([None if (shape := getattr(d, "shape", None)) is None else (shape, id(d.dtype)) for d in datas])
+    metas = _ARG_METAS.get(key)
+    if metas is None:
         if len(_ARG_METAS) >= _ARG_METAS_MAX:
             _ARG_METAS.clear()
-        meta = _ARG_METAS[key] = _arg_meta(ArgMeta, (shape, dtype))
-    return meta
+            _ARG_META.clear()
+        metas = _ARG_METAS[key] = tuple([None if k is None else _ARG_META.get(k) or _ARG_META.setdefault(
+            k, _arg_meta(ArgMeta, (k[0], d.dtype))) for k, d in zip(key, datas)])
+    return metas
 
 
 # Rules that read no sizes from shapes, so they run on arrays whose sizes are unknown until computed (dask after

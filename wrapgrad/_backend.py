@@ -81,6 +81,8 @@ class Backend:
             self._np = np
             self._copyto: Callable[..., Any] = np.copyto  # the zero-cotangent guard's fast path (times, over)
             self._equal: Callable[..., Any] = np.equal
+            self._logical_not: Callable[..., Any] = np.logical_not
+            self._zeros: dict[Any, Any] = {}  # a 0-D zero of each dtype, for the guard
         # numpy turns 0-D results into numpy scalars; they must become 0-D arrays at the boundary. The funnel
         # calls normalize only for results that are not already of array_type (the hot path skips the call).
         self.normalize: Callable[[Any], Any] | None = self._normalize_numpy if self.is_numpy else None
@@ -94,6 +96,15 @@ class Backend:
             self.normalize = _namedtuple_of_structseq
         # The library's special functions (the ``special`` extension), each resolved on first use.
         self.special = SpecialFunctions(self)
+        # The functions that the funnel's fast path (_fast.py) calls, or None to send every call through the
+        # general funnel: on dask (whose shapes may be unknown, which only the general funnel checks), in
+        # anomaly mode, and inside _fast.general_funnel_only().
+        self.fast_functions: dict[str, Callable[..., Any]] | None = None
+        self.refresh_fast_path()
+
+    def refresh_fast_path(self) -> None:
+        """Turn the fast path on or off, as this library's shapes and :data:`GENERAL_FUNNEL_ONLY` say."""
+        self.fast_functions = None if self.unknown_shapes or GENERAL_FUNNEL_ONLY[0] else self.functions
 
     def __repr__(self) -> str:
         return f"Backend({self.xp.__name__})"
@@ -280,7 +291,12 @@ class Backend:
         if self.is_numpy and type(out) is self._ndarray:  # out is the caller's own new array: safe to write into
             if out.size > _GUARD_CHUNK:
                 return self._zero_where_zero_in_chunks(g, out)
-            self._copyto(out, 0, where=self._equal(g, 0))
+            # logical_not(g) is g == 0 (for complex g too) without a Python 0 to convert, and a 0-D zero of
+            # out's dtype is copied without one: on small arrays, these conversions were half the guard's cost.
+            zero = self._zeros.get(out.dtype)
+            if zero is None:
+                zero = self._zeros[out.dtype] = self._np.zeros((), dtype=out.dtype)
+            self._copyto(out, zero, where=self._logical_not(g))
             return out
         return self.xp.where(g == 0, self.xp.zeros_like(out), out)
 
@@ -431,6 +447,8 @@ def _with_array_keywords(fn: Callable[..., Any], names: tuple[str, ...]) -> Call
 
 
 _BACKENDS: dict[int, Backend] = {}
+# How many blocks that send every call through the general funnel are open (_fast.general_funnel_only).
+GENERAL_FUNNEL_ONLY = [0]
 
 
 def backend_for(xp: ModuleType) -> Backend:

@@ -3,7 +3,8 @@
 A Node is one recorded operation. Its ``next`` holds one edge per positional array argument: ``None``
 when that argument needs no gradient, else ``(target, output_nr)`` where ``target`` is the argument's own
 Node (a non-leaf) or the argument Tensor itself (a leaf that requires grad). The node stores the edges
-split, as a tuple of targets and a tuple of output numbers (see :class:`Node`), and ``next`` builds them.
+split: it is itself the list of their targets, and keeps their output numbers in a tuple (see
+:class:`Node`); ``next`` builds the pairs.
 
 :func:`run_backward` walks the graph without recursion (Kahn's algorithm over dependency counts), so a
 chain of 10^5 operations needs no deep Python stack, and it drops every cotangent buffer as soon as it is
@@ -58,16 +59,15 @@ class ArgMeta(NamedTuple):
 NO_PARAMS: dict[str, Any] = {}
 
 
-def new_node(name: str, backend: Backend, rule: Rule | None, targets: tuple[Any, ...], nrs: tuple[int, ...] | None,
+def new_node(name: str, backend: Backend, rule: Rule | None, targets: Sequence[Any], nrs: tuple[int, ...] | None,
              input_meta: tuple[Any, ...] | None, saved_args: tuple[Any, ...] | None, ans: Any,
              params: dict[str, Any], n_outputs: int, multi: bool) -> Node:
     """The one constructor of a :class:`Node` (the funnel's): the edges already split (``targets``, ``nrs``), no
     checks; :func:`node_from_edges` splits them first."""
-    node = object.__new__(Node)
+    node = Node(targets)
     node.name = name
     node.backend = backend
     node.rule = rule
-    node.targets = targets
     node.nrs = nrs
     node.input_meta = input_meta
     node.saved_args = saved_args
@@ -93,28 +93,38 @@ def node_from_edges(name: str, backend: Backend, rule: Rule | None, next_edges: 
 _TORCH_NODE_NAMES = {"multiply": "Mul", "subtract": "Sub", "divide": "Div", "negative": "Neg", "__getitem__": "Index"}
 
 
-class Node:
+class Node(list[Any]):
     """One recorded operation: what backward needs to send cotangents to the operation's inputs.
 
-    A long graph is mostly nodes, and Python's cyclic collector walks every container object that it
-    tracks, again and again while the graph grows. So a node holds as few tracked objects as it can: its
-    edges as one tuple of targets (``targets``; it holds nodes, so it stays tracked) and one tuple of output
-    numbers (``nrs``, ``None`` when all are 0; ints only, so the collector untracks it), its saved
-    arguments and ``ArgMeta`` stand-ins as tuples of arrays and atoms (untracked too), and no params dict
-    of its own when there are none (``NO_PARAMS``). ``benchmarks/gcprobe.py`` counts what is left.
+    A Node *is* the list of its edges' targets: ``node[k]`` is the Node (or leaf Tensor) that argument k came
+    from, ``None`` where that argument needs no gradient; ``nrs[k]`` is its output number (``nrs`` is ``None``
+    as a whole when all are 0). Why a list: a long graph is mostly nodes, and Python's cyclic collector walks
+    every container object that it tracks, again and again while the graph grows. A list keeps its items in
+    its own memory, so the edges cost the collector no object of their own (a tuple of targets holds Nodes,
+    so it would stay tracked: one more object per node). The rest holds as few tracked objects as it can:
+    ``nrs`` holds ints only, the saved arguments are tuples of arrays and atoms (the collector untracks both),
+    the ``ArgMeta`` stand-ins of a node are one tuple shared by every node of the same argument shapes and
+    dtypes, and a node without params shares ``NO_PARAMS``. ``benchmarks/gcprobe.py`` counts what is left: one
+    object per node.
+
+    A Node compares and hashes by identity (it is a key of the engine's dicts) and is always true.
     """
 
     __slots__ = (
-        "name", "backend", "rule", "targets", "nrs", "input_meta", "saved_args", "ans", "params", "n_outputs",
-        "multi", "released", "__weakref__",
+        "name", "backend", "rule", "nrs", "input_meta", "saved_args", "ans", "params", "n_outputs", "multi",
+        "released", "__weakref__",
     )
+
+    __hash__ = object.__hash__  # type: ignore[assignment]
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+
+    def __bool__(self) -> bool:
+        return True
 
     name: str
     backend: Backend
     rule: Rule | None
-    # The edges: targets[k] is the Node (or leaf Tensor) that input k came from, None where it needs no
-    # gradient; nrs[k] its output number (None as a whole when all are 0).
-    targets: tuple[Any, ...]
     nrs: tuple[int, ...] | None
     # (shape, dtype) of each array argument (the funnel's are ArgMeta stand-ins), None for scalars; None
     # as a whole when saved_args holds the arguments themselves (see arg_meta).
@@ -128,12 +138,17 @@ class Node:
     released: bool
 
     @property
+    def targets(self) -> tuple[Any, ...]:
+        """The target of each edge: the argument's Node, the leaf Tensor itself, or ``None``."""
+        return tuple(self)
+
+    @property
     def next(self) -> tuple[Edge | None, ...]:
         """One edge per positional array argument: ``None``, or ``(target, output_nr)``."""
         nrs = self.nrs
         if nrs is None:
-            return tuple(None if t is None else (t, 0) for t in self.targets)
-        return tuple(None if t is None else (t, nr) for t, nr in zip(self.targets, nrs))
+            return tuple(None if t is None else (t, 0) for t in self)
+        return tuple(None if t is None else (t, nr) for t, nr in zip(self, nrs))
 
     def __repr__(self) -> str:
         return f"<{self.type_name()} object at {id(self):#x}>"
@@ -378,14 +393,14 @@ def _leading_to(starts: list[Any], wanted: dict[Any, int]) -> set[Any]:
             node, inputs_done = stack.pop()
             if inputs_done:
                 if node in wanted or any(
-                        t is not None and (t in needed or t in wanted) for t in node.targets):
+                        t is not None and (t in needed or t in wanted) for t in node):
                     needed.add(node)
                 continue
             if node in visited:
                 continue
             visited.add(node)
             stack.append((node, True))
-            for t in node.targets:
+            for t in node:
                 if t is not None and type(t) is Node and t not in visited:
                     stack.append((t, False))
     return needed
@@ -418,7 +433,7 @@ def run_backward(
     stack = [t for t in starts if type(t) is Node]
     while stack:
         node = stack.pop()
-        for child in node.targets:
+        for child in node:
             if child is not None:
                 if child in deps:
                     deps[child] += 1
@@ -485,7 +500,7 @@ def run_backward(
                 assert saved is not None  # the funnel keeps one or the other
                 args = saved
                 vjps = rule.vjps
-        for k, child in enumerate(target.targets):
+        for k, child in enumerate(target):
             if child is None:
                 continue
             if hot:

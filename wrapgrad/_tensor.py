@@ -762,5 +762,7 @@ def _check_same_backend(op: str, t: Tensor, backend: Backend) -> None:
         raise TypeError(f"{op}: arguments come from different array libraries ({backend.name}, {t._backend.name})")
 
 
-from . import _views  # noqa: E402  (views go through the funnel too)
+from . import _fast, _views  # noqa: E402  (views and the fast path go through the funnel too)
 from ._apply import apply, apply_untracked  # noqa: E402  (the funnel needs Tensor; Tensor's methods need the funnel)
+
+_fast.specialise_operators(Tensor)  # the element-wise operators above, each by its fast form (same results)

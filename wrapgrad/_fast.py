@@ -1,0 +1,209 @@
+"""The funnel's fast path: element-wise functions of Tensors, specialised per operation from the rule table.
+
+:func:`~wrapgrad._apply.apply` handles every call: any number of arguments, raw arrays of other libraries,
+tuple results, params, anomaly mode, dask's unknown shapes. Most calls in a training loop are none of that:
+an element-wise function (``sin``, ``x * 2.0``, ``a + b``) of Tensors of one backend and Python scalars. For
+those, :func:`unary` and :func:`binary` build, per operation, a function that does the same work without
+the general funnel's loops: it calls the same backend function, wraps the result the same way, and records
+the node that ``apply`` would record, with the same rule (looked up here, once, in ``RULES``), the same edges
+and the same saved values, through the same constructor (``new_node``).
+
+Anything else goes to the general function it replaces: another type of argument, a backend whose
+``fast_functions`` is ``None`` (dask, whose shapes may be unknown; anomaly mode; :func:`general_funnel_only`),
+and any call that the backend refuses (so the error is the general funnel's, word for word).
+``tests/test_fast_path.py`` runs every gradient case of ``conformance/cases.py`` both ways and compares the
+values, the recorded nodes and the gradients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ._apply import shared_arg_metas
+from ._backend import _BACKENDS, GENERAL_FUNNEL_ONLY
+from ._derivatives import RULES
+from ._grad_mode import _GRAD_ENABLED
+from ._graph import NO_PARAMS, new_node
+from ._tensor import Tensor
+
+__all__ = ["OPERATORS", "REFLECTED", "binary", "general_funnel_only", "specialise", "specialise_operators", "unary"]
+
+_grad_enabled = _GRAD_ENABLED.get
+_new = object.__new__
+_RULES = RULES
+_SCALAR_TYPES = frozenset((bool, int, float, complex))
+
+
+@contextlib.contextmanager
+def general_funnel_only() -> Iterator[None]:
+    """Send every call through the general funnel (anomaly mode does, and the fast path is tested and measured
+    against it); blocks nest, and the fast path is back when the last one ends."""
+    GENERAL_FUNNEL_ONLY[0] += 1
+    _refresh_all()
+    try:
+        yield
+    finally:
+        GENERAL_FUNNEL_ONLY[0] -= 1
+        _refresh_all()
+
+
+def _refresh_all() -> None:
+    for backend in set(_BACKENDS.values()):
+        backend.refresh_fast_path()
+
+
+def unary(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
+    """The fast form of the element-wise ``general(x)`` (whose body is ``apply(name, x)``)."""
+
+    @functools.wraps(general)
+    def fast(x: Any, /) -> Any:
+        if type(x) is not Tensor:
+            return general(x)
+        backend = x._backend
+        functions = backend.fast_functions
+        if functions is None:
+            return general(x)
+        data = x._data
+        try:
+            out = functions[name](data)
+        except Exception:
+            return general(x)  # the general funnel raises it again, in its own words
+        if type(out) is not backend.array_type and backend.normalize is not None:
+            out = backend.normalize(out)
+        t = _new(Tensor)
+        t._data = out
+        t._backend = backend
+        t._output_nr = 0
+        t._grad = None
+        t._retains_grad = False
+        if x._requires_grad and _grad_enabled() and out.dtype in backend.differentiable_dtypes:
+            # The rule is looked up now, not when this function was made: RULES may change (defvjp, tests).
+            rule = _RULES.get(name)
+            keeps_args = rule is None or rule.uses_args  # rule None: no gradient (yet), the arguments are kept
+            keeps_ans = rule is not None and rule.uses_ans
+            source = x._node
+            t._node = new_node(
+                name, backend, rule, (x if source is None else source,), (x._output_nr,) if x._output_nr else None,
+                None if keeps_args else shared_arg_metas((data,)), (data,) if keeps_args else None,
+                out if keeps_ans else None, NO_PARAMS, 1, False)
+            t._requires_grad = True
+        else:
+            t._node = None
+            t._requires_grad = False
+        return t
+
+    return fast
+
+
+def binary(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
+    """The fast form of the element-wise ``general(x1, x2)`` (whose body is ``apply(name, x1, x2)``): Tensors of
+    one backend, or a Tensor and a Python scalar."""
+
+    @functools.wraps(general)
+    def fast(x1: Any, x2: Any, /) -> Any:
+        # Each argument: its data, and whether it is tracked (a Tensor that requires grad).
+        if type(x1) is Tensor:
+            backend = x1._backend
+            d1 = x1._data
+            if type(x2) is Tensor:
+                if x2._backend is not backend:
+                    return general(x1, x2)
+                d2 = x2._data
+            elif type(x2) in _SCALAR_TYPES:
+                d2 = x2
+            else:
+                return general(x1, x2)
+        elif type(x2) is Tensor and type(x1) in _SCALAR_TYPES:
+            backend = x2._backend
+            d1, d2 = x1, x2._data
+        else:
+            return general(x1, x2)
+        functions = backend.fast_functions
+        if functions is None:
+            return general(x1, x2)
+        try:
+            out = functions[name](d1, d2)
+        except Exception:
+            return general(x1, x2)  # the general funnel raises it again, in its own words
+        if type(out) is not backend.array_type and backend.normalize is not None:
+            out = backend.normalize(out)
+        t = _new(Tensor)
+        t._data = out
+        t._backend = backend
+        t._output_nr = 0
+        t._grad = None
+        t._retains_grad = False
+        tracked1 = type(x1) is Tensor and x1._requires_grad
+        tracked2 = type(x2) is Tensor and x2._requires_grad
+        if (tracked1 or tracked2) and _grad_enabled() and out.dtype in backend.differentiable_dtypes:
+            rule = _RULES.get(name)
+            keeps_args = rule is None or rule.uses_args
+            keeps_ans = rule is not None and rule.uses_ans
+            target1 = target2 = None
+            nr1 = nr2 = 0
+            if tracked1:
+                target1 = x1._node
+                if target1 is None:
+                    target1 = x1
+                else:
+                    nr1 = x1._output_nr
+            if tracked2:
+                target2 = x2._node
+                if target2 is None:
+                    target2 = x2
+                else:
+                    nr2 = x2._output_nr
+            t._node = new_node(
+                name, backend, rule, (target1, target2), (nr1, nr2) if nr1 or nr2 else None,
+                None if keeps_args else shared_arg_metas((d1, d2)), (d1, d2) if keeps_args else None,
+                out if keeps_ans else None, NO_PARAMS, 1, False)
+            t._requires_grad = True
+        else:
+            t._node = None
+            t._requires_grad = False
+        return t
+
+    return fast
+
+
+# The element-wise operators of Tensor, with the function each one is one call of: ``__add__(self, other)``
+# is ``apply("add", self, other)``, and a reflected one such as ``__radd__`` is ``apply("add", other, self)``.
+# tests/test_fast_path.py checks this table against the methods' own bodies.
+OPERATORS = {
+    "__abs__": "abs", "__add__": "add", "__and__": "bitwise_and", "__eq__": "equal", "__floordiv__": "floor_divide",
+    "__ge__": "greater_equal", "__gt__": "greater", "__invert__": "bitwise_invert", "__le__": "less_equal",
+    "__lshift__": "bitwise_left_shift", "__lt__": "less", "__mod__": "remainder", "__mul__": "multiply",
+    "__ne__": "not_equal", "__neg__": "negative", "__or__": "bitwise_or", "__pos__": "positive", "__pow__": "pow",
+    "__rshift__": "bitwise_right_shift", "__sub__": "subtract", "__truediv__": "divide", "__xor__": "bitwise_xor",
+}
+REFLECTED = {
+    "__radd__": "add", "__rand__": "bitwise_and", "__rfloordiv__": "floor_divide", "__rlshift__": "bitwise_left_shift",
+    "__rmod__": "remainder", "__rmul__": "multiply", "__ror__": "bitwise_or", "__rpow__": "pow",
+    "__rrshift__": "bitwise_right_shift", "__rsub__": "subtract", "__rtruediv__": "divide", "__rxor__": "bitwise_xor",
+}
+
+
+def specialise(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
+    """The fast form of ``general``, a function of one or two arrays whose body is ``apply(name, ...)``."""
+    return (unary if general.__code__.co_argcount == 1 else binary)(name, general)
+
+
+def specialise_operators(cls: type) -> None:
+    """Replace the element-wise operators of ``cls`` (Tensor) by their fast forms."""
+    for method, name in OPERATORS.items():
+        setattr(cls, method, specialise(name, getattr(cls, method)))
+    for method, name in REFLECTED.items():
+        setattr(cls, method, _reflected(name, getattr(cls, method)))
+
+
+def _reflected(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
+    fast = binary(name, lambda x1, x2: general(x2, x1))
+
+    @functools.wraps(general)
+    def reflected(self: Any, other: Any, /) -> Any:
+        return fast(other, self)
+
+    return reflected
