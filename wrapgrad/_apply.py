@@ -150,13 +150,29 @@ _ARG_METAS_MAX = 4096
 def shared_arg_metas(datas: Any) -> tuple[ArgMeta | None, ...]:
     """The shared tuple of ArgMeta stand-ins of ``datas`` (arrays and scalars), made on a miss."""
     key = tuple([None if (shape := getattr(d, "shape", None)) is None else (shape, id(d.dtype)) for d in datas])
-    metas = _ARG_METAS.get(key)
-    if metas is None:
-        if len(_ARG_METAS) >= _ARG_METAS_MAX:
-            _ARG_METAS.clear()
-            _ARG_META.clear()
-        metas = _ARG_METAS[key] = tuple([None if k is None else _ARG_META.get(k) or _ARG_META.setdefault(
-            k, _arg_meta(ArgMeta, (k[0], d.dtype))) for k, d in zip(key, datas)])
+    return _ARG_METAS.get(key) or _new_arg_metas(key, datas)
+
+
+def shared_arg_metas_of_one(d: Any) -> tuple[ArgMeta | None, ...]:
+    """:func:`shared_arg_metas` of ``(d,)``, an array: the same tuple, without the loop (the fast path's)."""
+    key = ((d.shape, id(d.dtype)),)
+    return _ARG_METAS.get(key) or _new_arg_metas(key, (d,))
+
+
+def shared_arg_metas_of_two(d1: Any, d2: Any) -> tuple[ArgMeta | None, ...]:
+    """:func:`shared_arg_metas` of ``(d1, d2)``, arrays or Python scalars, without the loop (the fast path's)."""
+    shape1 = getattr(d1, "shape", None)
+    shape2 = getattr(d2, "shape", None)
+    key = (None if shape1 is None else (shape1, id(d1.dtype)), None if shape2 is None else (shape2, id(d2.dtype)))
+    return _ARG_METAS.get(key) or _new_arg_metas(key, (d1, d2))
+
+
+def _new_arg_metas(key: tuple[Any, ...], datas: Any) -> tuple[ArgMeta | None, ...]:
+    if len(_ARG_METAS) >= _ARG_METAS_MAX:
+        _ARG_METAS.clear()
+        _ARG_META.clear()
+    metas = _ARG_METAS[key] = tuple([None if k is None else _ARG_META.get(k) or _ARG_META.setdefault(
+        k, _arg_meta(ArgMeta, (k[0], d.dtype))) for k, d in zip(key, datas)])
     return metas
 
 

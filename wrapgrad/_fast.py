@@ -22,7 +22,7 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ._apply import shared_arg_metas
+from ._apply import shared_arg_metas_of_one, shared_arg_metas_of_two
 from ._backend import _BACKENDS, GENERAL_FUNNEL_ONLY
 from ._derivatives import RULES
 from ._grad_mode import _GRAD_ENABLED
@@ -87,7 +87,7 @@ def unary(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
             source = x._node
             t._node = new_node(
                 name, backend, rule, (x if source is None else source,), (x._output_nr,) if x._output_nr else None,
-                None if keeps_args else shared_arg_metas((data,)), (data,) if keeps_args else None,
+                None if keeps_args else shared_arg_metas_of_one(data), (data,) if keeps_args else None,
                 out if keeps_ans else None, NO_PARAMS, 1, False)
             t._requires_grad = True
         else:
@@ -158,7 +158,7 @@ def binary(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
                     nr2 = x2._output_nr
             t._node = new_node(
                 name, backend, rule, (target1, target2), (nr1, nr2) if nr1 or nr2 else None,
-                None if keeps_args else shared_arg_metas((d1, d2)), (d1, d2) if keeps_args else None,
+                None if keeps_args else shared_arg_metas_of_two(d1, d2), (d1, d2) if keeps_args else None,
                 out if keeps_ans else None, NO_PARAMS, 1, False)
             t._requires_grad = True
         else:

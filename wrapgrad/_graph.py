@@ -461,6 +461,7 @@ def run_backward(
     leaf_hooks = LEAF_HOOKS_ALIVE[0] > 0
     anomaly = ANOMALY.on
     plain = not extras and wanted is None and not anomaly
+    general = create_graph or anomaly  # every node through input_grads (recorded, or checked)
     args: Sequence[Any] = ()  # the hot path's rule arguments, per node
     while ready:
         target = ready.pop()
@@ -486,7 +487,7 @@ def run_backward(
         grads: list[Any] | None = None
         hot = False
         if g is not None:
-            if rule is None or rule.joint or create_graph or anomaly or target.released:
+            if rule is None or rule.joint or general or target.released:
                 grads = target.input_grads(g, create_graph)
                 if anomaly:
                     from ._anomaly import check_backward
@@ -494,13 +495,14 @@ def run_backward(
                     check_backward(target, g, grads)
             else:
                 hot = True
-                xp, ans, params = target.backend.xp, target.ans, target.params
-                # The arguments, or for a rule that reads only shapes and dtypes, their ArgMeta stand-ins.
-                saved = target.saved_args if target.saved_args is not None else target.input_meta
-                assert saved is not None  # the funnel keeps one or the other
-                args = saved
-                vjps = rule.vjps
-        for k, child in enumerate(target):
+                xp, ans, params, vjps = target.backend.xp, target.ans, target.params, rule.vjps
+                # The arguments, or for a rule that reads only shapes and dtypes, their ArgMeta stand-ins (the
+                # funnel keeps one or the other).
+                saved = target.saved_args
+                args = target.input_meta if saved is None else saved  # type: ignore[assignment]
+        k = -1
+        for child in target:
+            k += 1
             if child is None:
                 continue
             if hot:
@@ -516,8 +518,10 @@ def run_backward(
                     dtype = arg.dtype
                     if gi.shape != arg.shape or (gi.dtype is not dtype and gi.dtype != dtype):
                         gi = fit_grad(xp, gi, arg.shape, dtype)
+            elif grads is None:
+                gi = None
             else:
-                gi = None if grads is None else grads[k]
+                gi = grads[k]
             if gi is not None:
                 if type(child) is Node and child.multi:
                     nrs = target.nrs
