@@ -82,7 +82,6 @@ class Backend:
             self._copyto: Callable[..., Any] = np.copyto  # the zero-cotangent guard's fast path (times, over)
             self._equal: Callable[..., Any] = np.equal
             self._logical_not: Callable[..., Any] = np.logical_not
-            self._zeros: dict[Any, Any] = {}  # a 0-D zero of each dtype, for the guard
         # numpy turns 0-D results into numpy scalars; they must become 0-D arrays at the boundary. The funnel
         # calls normalize only for results that are not already of array_type (the hot path skips the call).
         self.normalize: Callable[[Any], Any] | None = self._normalize_numpy if self.is_numpy else None
@@ -291,12 +290,14 @@ class Backend:
         if self.is_numpy and type(out) is self._ndarray:  # out is the caller's own new array: safe to write into
             if out.size > _GUARD_CHUNK:
                 return self._zero_where_zero_in_chunks(g, out)
-            # logical_not(g) is g == 0 (for complex g too) without a Python 0 to convert, and a 0-D zero of
-            # out's dtype is copied without one: on small arrays, these conversions were half the guard's cost.
-            zero = self._zeros.get(out.dtype)
-            if zero is None:
-                zero = self._zeros[out.dtype] = self._np.zeros((), dtype=out.dtype)
-            self._copyto(out, zero, where=self._logical_not(g))
+            # logical_not(g) is g == 0 (for complex g too) without a Python 0 to convert. A boolean assignment
+            # costs little when no element is masked (the common case: numpy counts the mask first), a masked
+            # copy broadcasts the mask (a g of fewer elements than out).
+            mask = self._logical_not(g)
+            if mask.shape == out.shape:
+                out[mask] = 0
+            else:
+                self._copyto(out, 0, where=mask)
             return out
         return self.xp.where(g == 0, self.xp.zeros_like(out), out)
 

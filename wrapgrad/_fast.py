@@ -108,17 +108,21 @@ def binary(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
         if type(x1) is Tensor:
             backend = x1._backend
             d1 = x1._data
+            tracked1 = x1._requires_grad
             if type(x2) is Tensor:
                 if x2._backend is not backend:
                     return general(x1, x2)
                 d2 = x2._data
+                tracked2 = x2._requires_grad
             elif type(x2) in _SCALAR_TYPES:
                 d2 = x2
+                tracked2 = False
             else:
                 return general(x1, x2)
         elif type(x2) is Tensor and type(x1) in _SCALAR_TYPES:
             backend = x2._backend
             d1, d2 = x1, x2._data
+            tracked1, tracked2 = False, x2._requires_grad
         else:
             return general(x1, x2)
         functions = backend.fast_functions
@@ -136,12 +140,11 @@ def binary(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
         t._output_nr = 0
         t._grad = None
         t._retains_grad = False
-        tracked1 = type(x1) is Tensor and x1._requires_grad
-        tracked2 = type(x2) is Tensor and x2._requires_grad
         if (tracked1 or tracked2) and _grad_enabled() and out.dtype in backend.differentiable_dtypes:
             rule = _RULES.get(name)
             keeps_args = rule is None or rule.uses_args
             keeps_ans = rule is not None and rule.uses_ans
+            # The edges: a leaf is its own target, a non-leaf its Node (and output number, when not 0).
             target1 = target2 = None
             nr1 = nr2 = 0
             if tracked1:
