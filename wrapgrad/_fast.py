@@ -32,7 +32,7 @@ from ._tensor import Tensor
 __all__ = ["OPERATORS", "REFLECTED", "binary", "general_funnel_only", "specialise", "specialise_operators", "unary"]
 
 _grad_enabled = _GRAD_ENABLED.get
-_new = object.__new__
+_make = Tensor._make
 _RULES = RULES
 _SCALAR_TYPES = frozenset((bool, int, float, complex))
 
@@ -73,27 +73,18 @@ def unary(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
             return general(x)  # the general funnel raises it again, in its own words
         if type(out) is not backend.array_type and backend.normalize is not None:
             out = backend.normalize(out)
-        t = _new(Tensor)
-        t._data = out
-        t._backend = backend
-        t._output_nr = 0
-        t._grad = None
-        t._retains_grad = False
+        node = None
         if x._requires_grad and _grad_enabled() and out.dtype in backend.differentiable_dtypes:
             # The rule is looked up now, not when this function was made: RULES may change (defvjp, tests).
             rule = _RULES.get(name)
             keeps_args = rule is None or rule.uses_args  # rule None: no gradient (yet), the arguments are kept
             keeps_ans = rule is not None and rule.uses_ans
             source = x._node
-            t._node = new_node(
+            node = new_node(
                 name, backend, rule, (x if source is None else source,), (x._output_nr,) if x._output_nr else None,
                 None if keeps_args else shared_arg_metas_of_one(data), (data,) if keeps_args else None,
                 out if keeps_ans else None, NO_PARAMS, 1, False)
-            t._requires_grad = True
-        else:
-            t._node = None
-            t._requires_grad = False
-        return t
+        return _make(out, backend, node, 0)
 
     return fast
 
@@ -134,12 +125,7 @@ def binary(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
             return general(x1, x2)  # the general funnel raises it again, in its own words
         if type(out) is not backend.array_type and backend.normalize is not None:
             out = backend.normalize(out)
-        t = _new(Tensor)
-        t._data = out
-        t._backend = backend
-        t._output_nr = 0
-        t._grad = None
-        t._retains_grad = False
+        node = None
         if (tracked1 or tracked2) and _grad_enabled() and out.dtype in backend.differentiable_dtypes:
             rule = _RULES.get(name)
             keeps_args = rule is None or rule.uses_args
@@ -159,15 +145,11 @@ def binary(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
                     target2 = x2
                 else:
                     nr2 = x2._output_nr
-            t._node = new_node(
+            node = new_node(
                 name, backend, rule, (target1, target2), (nr1, nr2) if nr1 or nr2 else None,
                 None if keeps_args else shared_arg_metas_of_two(d1, d2), (d1, d2) if keeps_args else None,
                 out if keeps_ans else None, NO_PARAMS, 1, False)
-            t._requires_grad = True
-        else:
-            t._node = None
-            t._requires_grad = False
-        return t
+        return _make(out, backend, node, 0)
 
     return fast
 
