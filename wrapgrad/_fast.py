@@ -5,8 +5,8 @@ tuple results, params, anomaly mode, dask's unknown shapes. Most calls in a trai
 an element-wise function (``sin``, ``x * 2.0``, ``a + b``) of Tensors of one backend and Python scalars. For
 those, :func:`unary` and :func:`binary` build, per operation, a function that does the same work without
 the general funnel's loops: it calls the same backend function, wraps the result the same way, and records
-the node that ``apply`` would record, with the same rule (looked up here, once, in ``RULES``), the same edges
-and the same saved values, through the same constructor (``new_node``).
+the node that ``apply`` would record, with the same rule (looked up in ``RULES`` at each call, as ``apply``
+does), the same edges and the same saved values, through the same constructors (``new_node``, ``Tensor._make``).
 
 Anything else goes to the general function it replaces: another type of argument, a backend whose
 ``fast_functions`` is ``None`` (dask, whose shapes may be unknown; anomaly mode; :func:`general_funnel_only`),

@@ -500,9 +500,7 @@ def run_backward(
                 # funnel keeps one or the other).
                 saved = target.saved_args
                 args = target.input_meta if saved is None else saved  # type: ignore[assignment]
-        k = -1
-        for child in target:
-            k += 1
+        for k, child in enumerate(target):
             if child is None:
                 continue
             if hot:
