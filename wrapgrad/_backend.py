@@ -197,17 +197,18 @@ class Backend:
         """``total + g`` for the engine's cotangent buffers, in place into ``total`` when that is safe.
 
         Safe means, as in torch's input buffers, that nothing but the engine sees ``total``: a numpy array
-        that owns its data and is referenced only by the buffer and this call (a view of it, or the same
-        array handed to a second input, as ``add``'s rule does, holds a reference too). It saves one array
-        at the peak of backward wherever a tensor is used twice; immutable and other backends add.
+        that owns its data and is referenced only by the engine's local name and this call (a view of it, or the
+        same array handed to a second input, as ``add``'s rule does, holds a reference too; the engine takes
+        ``total`` out of its buffers before the call). It saves one array at the peak of backward wherever a
+        tensor is used twice; immutable and other backends add.
         """
         if (
             _EXACT_REFCOUNTS
             and self.is_numpy
             and type(total) is self._ndarray
             and total.base is None
-            # the buffer's entry, the engine's local name, this parameter and getrefcount's own argument
-            and sys.getrefcount(total) <= 4
+            # the engine's local name, this parameter and getrefcount's own argument
+            and sys.getrefcount(total) <= 3
             and total.flags.writeable
             and getattr(g, "shape", None) == total.shape
             and getattr(g, "dtype", None) == total.dtype

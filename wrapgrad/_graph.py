@@ -463,9 +463,18 @@ def run_backward(
     plain = not extras and wanted is None and not anomaly
     general = create_graph or anomaly  # every node through input_grads (recorded, or checked)
     args: Sequence[Any] = ()  # the hot path's rule arguments, per node
-    while ready:
-        target = ready.pop()
-        g = buffers.pop(target, None)
+    # The node to run next, and its cotangent, when the last node made it ready: a chain (most of a graph)
+    # then passes its cotangent straight on, without a round trip through ``buffers`` and ``ready``. Ready
+    # nodes still run in the same order: ``upcoming`` is the top of the stack ``ready``.
+    upcoming: Any = None
+    upcoming_g: Any = None
+    while upcoming is not None or ready:
+        if upcoming is not None:
+            target, g = upcoming, upcoming_g
+            upcoming = upcoming_g = None
+        else:
+            target = ready.pop()
+            g = buffers.pop(target, None)
         if type(target) is not Node:
             if g is not None:
                 if leaf_hooks and getattr(target, "_hooks", None):
@@ -520,22 +529,45 @@ def run_backward(
                 gi = None
             else:
                 gi = grads[k]
-            if gi is not None:
-                if type(child) is Node and child.multi:
+            remaining = deps[child] - 1
+            deps[child] = remaining
+            if type(child) is Node and child.multi:
+                if gi is not None:
                     nrs = target.nrs
                     _add_grad(buffers, child, 0 if nrs is None else nrs[k], child.n_outputs, gi)
-                else:
-                    previous = buffers.get(child)
+                if remaining:
+                    continue
+                total = buffers.pop(child, None)
+            elif remaining:  # other consumers still to run: keep the sum so far
+                if gi is not None:
+                    # Taken out of buffers while it is added to (the count that accumulate reads is the same
+                    # on both branches: the engine's local name only).
+                    previous = buffers.pop(child, None)
                     if previous is None:
                         buffers[child] = gi
                     else:
                         buffers[child] = target.backend.accumulate(previous, gi)
                         previous = None
-            remaining = deps[child] - 1
-            deps[child] = remaining
-            if remaining == 0:
-                ready.append(child)
-        if not retain_graph and (target.saved_args is not None or target.ans is not None):
+                continue
+            else:  # the last consumer: the child's cotangent is complete
+                total = buffers.pop(child, None)
+                if total is None:
+                    total = gi
+                elif gi is not None:
+                    total = target.backend.accumulate(total, gi)
+            if upcoming is not None:  # a second input made ready by this node: the first waits in ready
+                ready.append(upcoming)
+                if upcoming_g is not None:
+                    buffers[upcoming] = upcoming_g
+            upcoming, upcoming_g = child, total
+            total = None
+        if retain_graph:
+            pass
+        elif hot:  # Node.release, inlined for the plain rule that just ran
+            if rule.uses_args or rule.uses_ans:
+                target.released = True
+            target.saved_args = target.ans = None
+        elif target.saved_args is not None or target.ans is not None:
             target.release()
         # Drop this node's cotangents and saved values now, not when the next iteration rebinds the names:
         # on large arrays that is one array less at the peak of backward.
