@@ -274,12 +274,13 @@ class Backend:
         if isinstance(k, int):
             return not isinstance(k, bool)
         return self.is_numpy and isinstance(k, self._np.integer)
+
     def times(self, g: Any, d: Any) -> Any:
         """``g * d``, with 0 wherever ``g`` is exactly 0, also where ``d`` is infinite or NaN.
 
-        The zero-cotangent guard of the gradient rules (``_derivatives._times``). numpy: a masked copy of 0
-        into the product itself (``copyto(where=)``), no second array; other libraries: ``where`` (fused
-        under jit).
+        The zero-cotangent guard of the gradient rules (``_derivatives._times``). numpy: 0 written into the
+        product itself through a boolean mask, no second array of the product's dtype; other libraries:
+        ``where`` (fused under jit).
         """
         return self._zero_where_g_is_zero(g, g * d)
 
@@ -320,6 +321,7 @@ class Backend:
             self._equal(flat_g[start:stop], 0, out=chunk_mask)
             self._copyto(flat_out[start:stop], 0, where=chunk_mask)
         return out
+
     def placement(self, device: Any, obj: Any) -> Any:
         """Where ``asarray(obj, device=device)`` puts its result.
 

@@ -564,7 +564,7 @@ def run_backward(
         if retain_graph:
             pass
         elif hot:  # Node.release, inlined for the plain rule that just ran
-            if rule.uses_args or rule.uses_ans:
+            if rule.uses_args or rule.uses_ans:  # type: ignore[union-attr]  # hot: rule is not None
                 target.released = True
             target.saved_args = target.ans = None
         elif target.saved_args is not None or target.ans is not None:
