@@ -77,8 +77,9 @@ def _run(code):
            sys.executable, "-c", code]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     m = re.search(r"I\s+refs:\s+([\d,]+)", p.stderr)
-    if not m:
-        raise RuntimeError(p.stderr.strip().splitlines()[-1] if p.stderr.strip() else f"exit {p.returncode}")
+    if not m or p.returncode != 0:  # valgrind counts a child that failed too: that count means nothing
+        child = [line for line in p.stderr.splitlines() if line.strip() and not line.startswith("==")]
+        raise RuntimeError(child[-1] if child else f"exit {p.returncode}")  # the child's own last words
     return int(m.group(1).replace(",", ""))
 
 
@@ -92,6 +93,12 @@ def main(argv=None):
     if shutil.which("valgrind") is None:
         print("valgrind is not installed")
         return 1
+    sys.path.insert(0, HERE)
+    import peers
+
+    unknown = [lib for lib in args.libs.split(",") if lib not in peers.ADAPTER_BY_NAME]
+    if unknown:
+        p.error(f"unknown --libs {', '.join(unknown)}; choose from {', '.join(peers.ADAPTER_BY_NAME)}")
     if args.long:
         for lib in args.libs.split(","):
             try:
