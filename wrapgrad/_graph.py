@@ -430,7 +430,12 @@ def run_backward(
         if target not in deps:
             deps[target] = 0
             starts.append(target)
-    stack = [t for t in starts if type(t) is Node]
+    # (Plain loops, not comprehensions, here and below: on Python 3.11 each comprehension is a function call,
+    # and a small backward, such as each row of a Jacobian, pays the set-up many times.)
+    stack = []
+    for t in starts:
+        if type(t) is Node:
+            stack.append(t)
     while stack:
         node = stack.pop()
         for child in node:
@@ -454,7 +459,10 @@ def run_backward(
 
     # 2. Run each node once all of its consumers have sent their cotangents.
     leaf_grads: list[tuple[Any, Any]] = []
-    ready = [t for t in starts if deps[t] == 0]
+    ready = []
+    for t in starts:
+        if deps[t] == 0:
+            ready.append(t)
     # Looked up once: without hooks, retained non-leaves, capture and anomaly mode the loop below takes
     # only its plain path.
     extras = bool(NODE_HOOKS) or bool(RETAINED)
@@ -586,7 +594,9 @@ def run_backward(
     # A rule may hand the same array to several inputs (add's cotangent is g itself), and a root's cotangent
     # may be the caller's own array: give each .grad its own copy of such an array, so that writing into one
     # gradient (np.asarray(x.grad)[...] = 0) never changes another, or the caller's cotangent.
-    given = {id(g) for g in root_grads}
+    given = set()
+    for g in root_grads:
+        given.add(id(g))
     for leaf, g in leaf_grads:
         if id(g) in given and not hasattr(g, "_node"):
             g = leaf._backend.xp.asarray(g, copy=True)

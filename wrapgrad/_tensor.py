@@ -265,8 +265,6 @@ class Tensor:
         create_graph : bool, optional
             Record the backward pass itself, so that the gradients can be differentiated again.
         """
-        from ._autograd import _check_roots
-
         roots, grads = _check_roots("backward", [self], None if gradient is None else [gradient])
         if retain_graph is None:
             retain_graph = create_graph
@@ -764,5 +762,6 @@ def _check_same_backend(op: str, t: Tensor, backend: Backend) -> None:
 
 from . import _fast, _views  # noqa: E402  (views and the fast path go through the funnel too)
 from ._apply import apply, apply_untracked  # noqa: E402  (the funnel needs Tensor; Tensor's methods need the funnel)
+from ._autograd import _check_roots  # noqa: E402  (it checks Tensors; Tensor.backward calls it)
 
 _fast.specialise_operators(Tensor)  # the element-wise operators above, each by its fast form (same results)
