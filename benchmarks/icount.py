@@ -27,6 +27,8 @@ import shutil
 import subprocess
 import sys
 
+import peers
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 _CHILD = r"""
@@ -93,9 +95,6 @@ def main(argv=None):
     if shutil.which("valgrind") is None:
         print("valgrind is not installed")
         return 1
-    sys.path.insert(0, HERE)
-    import peers
-
     unknown = [lib for lib in args.libs.split(",") if lib not in peers.ADAPTER_BY_NAME]
     if unknown:
         p.error(f"unknown --libs {', '.join(unknown)}; choose from {', '.join(peers.ADAPTER_BY_NAME)}")

@@ -546,36 +546,26 @@ def run_backward(
                 if remaining:
                     continue
                 total = buffers.pop(child, None)
-            elif remaining:  # other consumers still to run: keep the sum so far
-                if gi is not None:
-                    # Taken out of buffers while it is added to (the count that accumulate reads is the same
-                    # on both branches: the engine's local name only).
-                    previous = buffers.pop(child, None)
-                    if previous is None:
-                        buffers[child] = gi
-                    else:
-                        buffers[child] = target.backend.accumulate(previous, gi)
-                        previous = None
-                continue
-            else:  # the last consumer: the child's cotangent is complete
+            else:
+                # The sum so far, taken out of buffers while gi is added to it (accumulate's reference count
+                # then sees only this local name), and put back while other consumers are still to run.
                 total = buffers.pop(child, None)
                 if total is None:
                     total = gi
                 elif gi is not None:
                     total = target.backend.accumulate(total, gi)
+                if remaining:
+                    if total is not None:
+                        buffers[child] = total
+                    total = None
+                    continue
             if upcoming is not None:  # a second input made ready by this node: the first waits in ready
                 ready.append(upcoming)
                 if upcoming_g is not None:
                     buffers[upcoming] = upcoming_g
             upcoming, upcoming_g = child, total
             total = None
-        if retain_graph:
-            pass
-        elif hot:  # Node.release, inlined for the plain rule that just ran
-            if rule.uses_args or rule.uses_ans:  # type: ignore[union-attr]  # hot: rule is not None
-                target.released = True
-            target.saved_args = target.ans = None
-        elif target.saved_args is not None or target.ans is not None:
+        if not retain_graph and (target.saved_args is not None or target.ans is not None):
             target.release()
         # Drop this node's cotangents and saved values now, not when the next iteration rebinds the names:
         # on large arrays that is one array less at the peak of backward.
