@@ -294,3 +294,66 @@ def test_implicit_gradient_of_a_complex_output_is_a_clear_error(xp, call) -> Non
     expected = 2 * np.conj(np.asarray([1 + 1j, 2 - 1j]))
     np.testing.assert_allclose(np.asarray(t.grad), expected)
     np.testing.assert_allclose(np.asarray(explicit), expected)
+
+
+# Inputs where an element-wise rule's local derivative is finite, infinite and NaN, against cotangents with
+# exact zeros: the guard decides what those elements get.
+_FACTOR_X = np.array([0.3, -0.6, 0.0, 0.0, np.inf, np.nan, 1.4])
+_FACTOR_G = np.array([1.5, -0.5, 0.0, 2.0, 0.0, 0.0, -1.0])
+
+
+def _factor_rules() -> list[str]:
+    from wrapgrad._derivatives import RULES
+
+    return sorted(name for name, rule in RULES.items() if rule.factors is not None)
+
+
+def test_rules_given_by_derivatives_are_a_set_worth_testing() -> None:
+    names = _factor_rules()
+    assert {"multiply", "divide", "sin", "exp", "log", "sqrt", "tanh"} <= set(names)
+
+
+@pytest.mark.parametrize("name", _factor_rules())
+@pytest.mark.parametrize("kind", ["real", "complex"])
+def test_the_hot_paths_factor_is_the_composed_vjp_bit_for_bit(xp, raw_xp, name, kind) -> None:
+    """The engine runs ``Factor.guard(backend, g, Factor.deriv(...))`` where every other path runs the VJP
+    composed from the same derivative (``_times(xp, g, cj(xp, d))``): both give the same bits, including the
+    zeros of the guard, NaN and inf, and the conjugate of a complex derivative."""
+    from wrapgrad import _derivatives
+
+    rule = _derivatives.RULES[name]
+    backend = xp.asarray(0.0)._backend
+    x, g = _FACTOR_X, _FACTOR_G
+    n_args = len(rule.factors)
+    with np.errstate(all="ignore"):
+        if kind == "complex":
+            x, g = x + 0.7j * x[::-1], g - 0.25j * g[::-1]
+        second = x[::-1] * 0.5 + 0.25
+    for scalar_second in ([False, True] if n_args == 2 else [False]):
+        args = [raw_xp.asarray(x)] if n_args == 1 else [raw_xp.asarray(x), raw_xp.asarray(second)]
+        if scalar_second:
+            args[1] = 0.0 if name == "divide" else 2.5  # a Python number: finite, or a zero divisor
+        with np.errstate(all="ignore"):
+            ans = backend.functions[name](*args)
+            for k, factor in enumerate(rule.factors):
+                if k == 1 and scalar_second:
+                    continue
+                gk = raw_xp.asarray(g)
+                hot = factor.guard(backend, gk, factor.deriv(raw_xp, ans, *args))
+                composed = rule.vjps[k](raw_xp, gk, ans, *args)
+                np.testing.assert_array_equal(np.asarray(hot), np.asarray(composed), err_msg=f"{name}, argument {k}")
+
+
+@pytest.mark.parametrize("name", ["sin", "divide", "sqrt", "multiply"])
+def test_backward_through_factors_equals_the_recorded_backward(xp, name) -> None:
+    """Plain backward (the hot path, factors) and create_graph backward (recorded VJPs on Tensors) agree."""
+    fn = getattr(xp, name)
+    x0 = np.array([0.3, 1.7, 4.0, 0.9])
+    results = []
+    for create_graph in (False, True):
+        x = xp.asarray(x0, requires_grad=True)
+        y = fn(x) if name in ("sin", "sqrt") else fn(x, xp.flip(x) + 1.0)
+        loss = xp.sum(xp.where(x > 1.0, y, 0.0) * xp.exp(x))
+        (grad,) = wrapgrad.autograd_grad(loss, [x], create_graph=create_graph)
+        results.append(np.asarray(grad.detach()))
+    np.testing.assert_array_equal(results[0], results[1])

@@ -17,11 +17,13 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ._zero_cotangent import ZERO_COTANGENTS
+
 if TYPE_CHECKING:
     from ._backend import Backend
     from ._tensor import Tensor
 
-__all__ = ["ANOMALY", "ArgMeta", "Node", "Rule", "fit_grad", "new_node", "node_from_edges", "run_backward"]
+__all__ = ["ANOMALY", "ArgMeta", "Factor", "Node", "Rule", "fit_grad", "new_node", "node_from_edges", "run_backward"]
 
 Edge = tuple[Any, int]  # (Node or leaf Tensor, output number)
 
@@ -41,6 +43,21 @@ class Rule(NamedTuple):
     # A rule built for one call of a user-defined Function (wrapgrad._custom): an object with
     # ``grads(node, g, create_graph) -> list`` that runs the user's backward on Tensors itself.
     custom: Any = None
+    # An element-wise rule given by local derivatives (``_derivatives.defderiv``): per argument, None or a
+    # Factor, from which ``vjps`` were composed. The engine's hot path runs the factor itself: the derivative,
+    # then the backend's guarded product, two calls where the composed VJP makes four.
+    factors: tuple[Factor | None, ...] | None = None
+
+
+class Factor(NamedTuple):
+    """An argument's part of an element-wise rule: the cotangent is ``guard(backend, g, deriv(xp, ans, *args))``.
+
+    ``deriv`` is the local derivative; ``guard`` is ``Backend.times_conj`` (``g * conj(d)``) or
+    ``Backend.over_conj`` (``g / conj(d)``), both exactly 0 wherever ``g`` is 0 (the zero-cotangent guard).
+    """
+
+    deriv: Callable[..., Any]
+    guard: Callable[[Any, Any, Any], Any]
 
 
 class ArgMeta(NamedTuple):
@@ -470,7 +487,11 @@ def run_backward(
     anomaly = ANOMALY.on
     plain = not extras and wanted is None and not anomaly
     general = create_graph or anomaly  # every node through input_grads (recorded, or checked)
+    # With the zero-cotangent guard on (the default), the hot path runs an element-wise rule's factors (see
+    # Rule.factors); with ieee_cotangents() the composed VJPs, which then multiply plainly.
+    use_factors = ZERO_COTANGENTS.get()
     args: Sequence[Any] = ()  # the hot path's rule arguments, per node
+    factors: Any = None
     # The node to run next, and its cotangent, when the last node made it ready: a chain (most of a graph)
     # then passes its cotangent straight on, without a round trip through ``buffers`` and ``ready``. Ready
     # nodes still run in the same order: ``upcoming`` is the top of the stack ``ready``.
@@ -512,7 +533,9 @@ def run_backward(
                     check_backward(target, g, grads)
             else:
                 hot = True
-                xp, ans, params, vjps = target.backend.xp, target.ans, target.params, rule.vjps
+                backend = target.backend
+                xp, ans, params, vjps = backend.xp, target.ans, target.params, rule.vjps
+                factors = rule.factors if use_factors else None
                 # The arguments, or for a rule that reads only shapes and dtypes, their ArgMeta stand-ins (the
                 # funnel keeps one or the other).
                 saved = target.saved_args
@@ -521,12 +544,15 @@ def run_backward(
             if child is None:
                 continue
             if hot:
-                vjp = vjps[k]
-                if vjp is None:
-                    gi = None
+                if factors is not None:  # an element-wise rule (no params): the guarded product, in two calls
+                    factor = factors[k]
+                    gi = None if factor is None else factor.guard(backend, g, factor.deriv(xp, ans, *args))
                 else:
+                    vjp = vjps[k]
                     # Most nodes have no params (NO_PARAMS): a call without ** builds no kwargs dict.
-                    gi = vjp(xp, g, ans, *args) if params is NO_PARAMS else vjp(xp, g, ans, *args, **params)
+                    gi = None if vjp is None else (
+                        vjp(xp, g, ans, *args) if params is NO_PARAMS else vjp(xp, g, ans, *args, **params))
+                if gi is not None:
                     # The argument (or its stand-in) has the shape and dtype the cotangent must have. Most
                     # cotangents already fit: test dtype identity before equality; fit_grad only if needed.
                     arg = args[k]
