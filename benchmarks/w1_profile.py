@@ -8,9 +8,9 @@ forward+backward (best of rounds, and the median), and its ratio to torch's in t
 
 - ``torch``: the reference.
 - ``minimal tape``: one numpy call, one object, one closure per op (``minimal_tape.py``): the floor.
-- ``minimal tape + zero guard``: the same tape, with wrapgrad's zero-cotangent guard (``Backend.times``, the
-  function wrapgrad's rules call) in each product of a cotangent and a local derivative: what that one
-  feature costs at the floor.
+- ``minimal tape + zero guard``: the same tape, with wrapgrad's zero-cotangent guard
+  (``Backend.guarded_product``, the function wrapgrad's rules call) in each product of a cotangent and a local
+  derivative: what that one feature costs at the floor.
 - ``wrapgrad, ieee_cotangents()``: wrapgrad without the guard.
 - ``wrapgrad, general funnel only``: wrapgrad without the fast path (``_fast.general_funnel_only``).
 - ``wrapgrad``: as users run it. Then the forward alone, wrapgrad's and torch's.
@@ -69,7 +69,7 @@ def _tasks(x0):
     from wrapgrad import _fast
 
     torch.set_num_threads(1)
-    guarded = _GuardedTape(wnp.asarray(x0)._backend.times)
+    guarded = _GuardedTape(wnp.asarray(x0)._backend.guarded_product)
 
     def run_torch():
         x = torch.from_numpy(x0.copy()).requires_grad_(True)

@@ -316,9 +316,9 @@ def test_rules_given_by_derivatives_are_a_set_worth_testing() -> None:
 @pytest.mark.parametrize("name", _factor_rules())
 @pytest.mark.parametrize("kind", ["real", "complex"])
 def test_the_hot_paths_factor_is_the_composed_vjp_bit_for_bit(xp, raw_xp, name, kind) -> None:
-    """The engine runs ``Factor.guard(backend, g, Factor.deriv(...))`` where every other path runs the VJP
-    composed from the same derivative (``_times(xp, g, cj(xp, d))``): both give the same bits, including the
-    zeros of the guard, NaN and inf, and the conjugate of a complex derivative."""
+    """The engine runs ``backend.guarded_product(g, Factor.deriv(...), quotient, conj=True)`` where every other
+    path runs the VJP composed from the same derivative (``_times(xp, g, cj(xp, d))``): both give the same bits,
+    including the zeros of the guard, NaN and inf, and the conjugate of a complex derivative."""
     from wrapgrad import _derivatives
 
     rule = _derivatives.RULES[name]
@@ -339,7 +339,7 @@ def test_the_hot_paths_factor_is_the_composed_vjp_bit_for_bit(xp, raw_xp, name, 
                 if k == 1 and scalar_second:
                     continue
                 gk = raw_xp.asarray(g)
-                hot = factor.guard(backend, gk, factor.deriv(raw_xp, ans, *args))
+                hot = backend.guarded_product(gk, factor.deriv(raw_xp, ans, *args), factor.quotient, True)
                 composed = rule.vjps[k](raw_xp, gk, ans, *args)
                 np.testing.assert_array_equal(np.asarray(hot), np.asarray(composed), err_msg=f"{name}, argument {k}")
 
@@ -357,3 +357,37 @@ def test_backward_through_factors_equals_the_recorded_backward(xp, name) -> None
         (grad,) = wrapgrad.autograd_grad(loss, [x], create_graph=create_graph)
         results.append(np.asarray(grad.detach()))
     np.testing.assert_array_equal(results[0], results[1])
+
+
+def _lane_graphs(xp):
+    """Graphs whose chains the engine's lane runs, each with what it must stop at: a scalar operand, a second
+    root in the middle of the chain, fan-out, a dtype change and broadcasting (fit_grad), a view."""
+    x = xp.asarray(np.linspace(-1.0, 1.5, 6), requires_grad=True)
+    w = xp.asarray(np.linspace(0.5, 2.0, 3)[:, None], requires_grad=True)
+    y = xp.tanh(xp.sin(x) * 1.5 + 0.25)
+    mid = xp.exp(y)  # a second root below
+    z = xp.astype(mid, xp.float32) * 2.0
+    z = xp.astype(z, xp.float64)
+    z = xp.reshape(z, (2, 3))[0, :] * w  # a view, then broadcasting against w: (3, 3)
+    fan = xp.sqrt(z * z + 1.0)
+    top = xp.sum(xp.log(fan) * fan)
+    return [x, w], [top, xp.sum(mid * 3.0)]
+
+
+def test_the_engines_lane_gives_the_general_loops_gradients(xp) -> None:
+    """The lane runs chains; with a hook on some unrelated non-leaf the engine runs every node through its
+    general loop instead (hooks need its bookkeeping). Both must give the same bits, in autograd_grad (two
+    roots, captured inputs) and in backward, on a graph that the first call retained."""
+    results = []
+    for general_loop in (False, True):
+        unrelated = xp.exp(xp.asarray([1.0], requires_grad=True))
+        handle = unrelated.register_hook(lambda g: None) if general_loop else None
+        leaves, roots = _lane_graphs(xp)
+        captured = [*wrapgrad.autograd_grad(roots, leaves, retain_graph=True),
+                    *wrapgrad.autograd_grad(roots[::-1], leaves, retain_graph=True)]  # the other order of fan-in
+        roots[0].backward()
+        results.append([np.asarray(g) for g in captured] + [np.asarray(t.grad) for t in leaves])
+        if handle is not None:
+            handle.remove()
+    for lane, general in zip(*results):
+        np.testing.assert_array_equal(lane, general)

@@ -79,7 +79,7 @@ class Backend:
             self._ndarray = np.ndarray
             self._generic = np.generic
             self._np = np
-            self._copyto: Callable[..., Any] = np.copyto  # the zero-cotangent guard's fast path (times, over)
+            self._copyto: Callable[..., Any] = np.copyto  # the zero-cotangent guard's (guarded_product)
             self._equal: Callable[..., Any] = np.equal
             self._logical_not: Callable[..., Any] = np.logical_not
         # numpy turns 0-D results into numpy scalars; they must become 0-D arrays at the boundary. The funnel
@@ -128,9 +128,9 @@ class Backend:
         if name == "_scatter_add":
             return lambda values, positions, *, size: self.scatter_add(values, positions, size)
         if name == "_times":  # the zero-cotangent guards of the rule table, recorded under create_graph
-            return self.times
+            return self.guarded_product
         if name == "_over":
-            return self.over
+            return lambda g, d: self.guarded_product(g, d, True)
         if name in EXTENSION_KERNELS:  # median, bincount, dct ...: beyond the standard (_backend_extensions.py)
             return extension_kernel(self, name)
         if name.startswith("special."):
@@ -275,66 +275,39 @@ class Backend:
             return not isinstance(k, bool)
         return self.is_numpy and isinstance(k, self._np.integer)
 
-    def times(self, g: Any, d: Any) -> Any:
-        """``g * d``, with 0 wherever ``g`` is exactly 0, also where ``d`` is infinite or NaN.
+    def guarded_product(self, g: Any, d: Any, quotient: bool = False, conj: bool = False) -> Any:
+        """``g * d`` (``g / d`` with ``quotient``; ``conj(d)`` for ``d`` with ``conj``), with 0 wherever ``g`` is
+        exactly 0, also where ``d`` is infinite or NaN (or 0, for a quotient).
 
-        The zero-cotangent guard of the gradient rules (``_derivatives._times``). numpy: 0 written into the
-        product itself through a boolean mask, no second array of the product's dtype; other libraries:
-        ``where`` (fused under jit).
-        """
-        return self._zero_where_g_is_zero(g, g * d)
-
-    def over(self, g: Any, d: Any) -> Any:
-        """``g / d``, with 0 wherever ``g`` is exactly 0, also where ``d`` is 0, infinite or NaN."""
-        return self._zero_where_g_is_zero(g, g / d)
-
-    def times_conj(self, g: Any, d: Any) -> Any:
-        """``g * conj(d)``, with 0 wherever ``g`` is exactly 0: the cotangent of an argument of an element-wise
-        rule given by its local derivative ``d`` (``Rule.factors``, run by the engine's hot path).
-
-        The same value as the rule table's ``_times(xp, g, cj(xp, d))``, in one call. A finite Python number
-        needs no guard.
+        The zero-cotangent guard of the gradient rules: ``_derivatives._times`` and ``_over`` call it, and the
+        engine's hot path calls it for rules given by derivatives (``Rule.factors``, with ``conj``). A finite
+        Python number needs no guard. numpy: 0 written into the product itself through a boolean mask, no
+        second array of the product's dtype; other libraries: ``where`` (fused under jit).
         """
         kind = type(d)
         if kind is float or kind is int:
-            if math.isfinite(d):
-                return g * d
-        elif kind is complex:
-            d = d.conjugate()
-        elif d.dtype in self.complex_dtypes:
-            d = self.xp.conj(d)
-        return self._zero_where_g_is_zero(g, g * d)
-
-    def over_conj(self, g: Any, d: Any) -> Any:
-        """``g / conj(d)``, with 0 wherever ``g`` is exactly 0: ``_over(xp, g, cj(xp, d))`` in one call."""
-        kind = type(d)
-        if kind is float or kind is int:
-            if d != 0 and math.isfinite(d):
-                return g / d
-        elif kind is complex:
-            d = d.conjugate()
-        elif d.dtype in self.complex_dtypes:
-            d = self.xp.conj(d)
-        return self._zero_where_g_is_zero(g, g / d)
-
-    def _zero_where_g_is_zero(self, g: Any, out: Any) -> Any:
-        if self.is_numpy and type(out) is self._ndarray:  # out is the caller's own new array: safe to write into
-            if out.size > _GUARD_CHUNK:
-                return self._zero_where_zero_in_chunks(g, out)
+            if math.isfinite(d) and (d != 0 or not quotient):
+                return g / d if quotient else g * d
+        elif conj:
+            if kind is complex:
+                d = d.conjugate()
+            elif d.dtype in self.complex_dtypes:
+                d = self.xp.conj(d)
+        out = g / d if quotient else g * d
+        if self.is_numpy and type(out) is self._ndarray:  # out is our own new array: safe to write into
             # logical_not(g) is g == 0 (for complex g too) without a Python 0 to convert. A boolean assignment
-            # costs little when no element is masked (the common case: numpy counts the mask first), a masked
-            # copy broadcasts the mask (a g of fewer elements than out).
-            mask = self._logical_not(g)
-            if mask.shape == out.shape:
-                out[mask] = 0
-            else:
-                self._copyto(out, 0, where=mask)
-            return out
+            # costs little when no element is masked (the common case: numpy counts the mask first).
+            if out.size <= _GUARD_CHUNK and g.shape == out.shape:
+                out[self._logical_not(g)] = 0
+                return out
+            return self._zero_where_zero_in_numpy(g, out)
         return self.xp.where(g == 0, self.xp.zeros_like(out), out)
 
-    def _zero_where_zero_in_chunks(self, g: Any, out: Any) -> Any:
-        # A boolean mask of a large array is one more temporary at the peak of backward (1/8 of a float64
-        # array): build it chunk by chunk in one small buffer instead, where g and out have one shape.
+    def _zero_where_zero_in_numpy(self, g: Any, out: Any) -> Any:
+        # The guard's other cases on numpy: a g of fewer elements than out (a masked copy broadcasts the mask),
+        # and a large array, whose boolean mask would be one more temporary at the peak of backward (1/8 of a
+        # float64 array): that mask is built chunk by chunk in one small buffer instead, where g and out have
+        # one shape.
         np = self._np
         # out must flatten to a view (it is written into); g only read, so a 1-D g may have any strides (the
         # stride-0 broadcast of sum's cotangent, most often).
@@ -440,7 +413,7 @@ class _FunctionTable(dict[str, Callable[..., Any]]):
 # The array that the next __setitem__ of the funnel may write into in place (set by _views.py, right after
 # Backend.owned_alone proved that no one else sees it). A ContextVar, so threads never see each other's.
 WRITE_IN_PLACE: ContextVar[Any] = ContextVar("wrapgrad_write_in_place", default=None)
-# The zero-cotangent guard (Backend.times, Backend.over) masks numpy arrays larger than this in chunks.
+# The zero-cotangent guard (Backend.guarded_product) masks numpy arrays larger than this in chunks.
 _GUARD_CHUNK = 1 << 16
 
 # Backend.accumulate reads reference counts to know that a buffer is the engine's alone. CPython up to 3.13

@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ._backend import _BACKENDS, Backend, backend_for
+from ._backend import _BACKENDS, backend_for
 from ._graph import ANOMALY, Factor, Rule
 from ._zero_cotangent import ZERO_COTANGENTS, note_masked
 
@@ -52,20 +52,19 @@ def defderiv(name: str, *derivs: Callable[..., Any] | Factor | None, uses_args: 
     which every general path runs (``create_graph``, anomaly mode, ``ieee_cotangents``), and the
     :class:`~wrapgrad._graph.Factor` that the engine's hot path runs in two calls instead of four.
     """
-    factors = tuple(None if d is None else d if isinstance(d, Factor) else Factor(d, Backend.times_conj)
-                    for d in derivs)
+    factors = tuple(None if d is None else d if isinstance(d, Factor) else Factor(d, False) for d in derivs)
     RULES[name] = Rule(tuple(None if f is None else _composed_vjp(f) for f in factors), uses_args, uses_ans,
                        factors=factors)
 
 
 def divisor(deriv: Callable[..., Any]) -> Factor:
     """For :func:`defderiv`: the cotangent is ``g / conj(deriv(...))`` (``log``'s divisor is ``x``)."""
-    return Factor(deriv, Backend.over_conj)
+    return Factor(deriv, True)
 
 
 def _composed_vjp(factor: Factor) -> Callable[..., Any]:
     deriv = factor.deriv
-    if factor.guard is Backend.over_conj:
+    if factor.quotient:
         return lambda xp, g, ans, *args: _over(xp, g, cj(xp, deriv(xp, ans, *args)))
     return lambda xp, g, ans, *args: _times(xp, g, cj(xp, deriv(xp, ans, *args)))
 
@@ -126,7 +125,7 @@ def _times(xp: Any, g: Any, d: Any) -> Any:
         note_masked(g, d)
     backend = _BACKENDS.get(id(xp))  # a raw namespace (plain backward): the backend computes it
     if backend is not None:
-        return backend.times(g, d)
+        return backend.guarded_product(g, d)
     return _guarded_elsewhere("_times", xp, g, d)
 
 
@@ -138,7 +137,7 @@ def _over(xp: Any, g: Any, d: Any) -> Any:
         note_masked(g, d, quotient=True)
     backend = _BACKENDS.get(id(xp))
     if backend is not None:
-        return backend.over(g, d)
+        return backend.guarded_product(g, d, True)
     return _guarded_elsewhere("_over", xp, g, d)
 
 
@@ -148,7 +147,7 @@ def _guarded_elsewhere(name: str, xp: Any, g: Any, d: Any) -> Any:
 
         return apply(name, g, d)
     backend = backend_for(xp)  # a raw namespace seen for the first time
-    return backend.times(g, d) if name == "_times" else backend.over(g, d)
+    return backend.guarded_product(g, d, name == "_over")
 
 
 def _zeros(xp: Any, g: Any) -> Any:

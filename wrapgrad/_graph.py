@@ -50,14 +50,12 @@ class Rule(NamedTuple):
 
 
 class Factor(NamedTuple):
-    """An argument's part of an element-wise rule: the cotangent is ``guard(backend, g, deriv(xp, ans, *args))``.
-
-    ``deriv`` is the local derivative; ``guard`` is ``Backend.times_conj`` (``g * conj(d)``) or
-    ``Backend.over_conj`` (``g / conj(d)``), both exactly 0 wherever ``g`` is 0 (the zero-cotangent guard).
-    """
+    """An argument's part of an element-wise rule: its cotangent is ``g * conj(deriv(xp, ans, *args))``, or with
+    ``quotient`` ``g / conj(...)``, exactly 0 wherever ``g`` is 0 (``Backend.guarded_product``, the
+    zero-cotangent guard)."""
 
     deriv: Callable[..., Any]
-    guard: Callable[[Any, Any, Any], Any]
+    quotient: bool
 
 
 class ArgMeta(NamedTuple):
@@ -490,6 +488,7 @@ def run_backward(
     # With the zero-cotangent guard on (the default), the hot path runs an element-wise rule's factors (see
     # Rule.factors); with ieee_cotangents() the composed VJPs, which then multiply plainly.
     use_factors = ZERO_COTANGENTS.get()
+    lane = not extras and not general  # the lane (below): what the loop's top would do for a node, it does too
     args: Sequence[Any] = ()  # the hot path's rule arguments, per node
     factors: Any = None
     # The node to run next, and its cotangent, when the last node made it ready: a chain (most of a graph)
@@ -519,6 +518,44 @@ def run_backward(
                 captured[target] = g
             if (type(g) is list and all(gi is None for gi in g)) or (needed is not None and target not in needed):
                 g = None
+        # The lane: a run of nodes that each send their cotangent to one input Node, of which each is the last
+        # consumer (a chain: most of a long graph), runs here without the bookkeeping of the loop below (the
+        # dependency counts, buffers, the ready stack). It takes an input only if the checks above would pass
+        # it unchanged (no capture of it, and it leads to something wanted), and stops at the first node it
+        # cannot take, which the loop below then runs with its cotangent. The rule is called as in that loop's
+        # hot path.
+        while lane and g is not None:
+            rule = target.rule
+            child = target[0]
+            n_edges = len(target)
+            if (rule is None or rule.joint or target.released or type(child) is not Node or child.multi
+                    or (n_edges != 1 and (n_edges != 2 or target[1] is not None))
+                    or deps[child] != 1 or child in buffers
+                    or (needed is not None and (child in wanted or child not in needed))):  # type: ignore[operator]
+                break
+            backend = target.backend
+            xp, ans = backend.xp, target.ans
+            saved = target.saved_args
+            args = target.input_meta if saved is None else saved  # type: ignore[assignment]
+            factors = rule.factors if use_factors else None
+            if factors is not None:
+                factor = factors[0]
+                gi = None if factor is None else backend.guarded_product(
+                    g, factor.deriv(xp, ans, *args), factor.quotient, True)
+            else:
+                vjp, params = rule.vjps[0], target.params
+                gi = None if vjp is None else (
+                    vjp(xp, g, ans, *args) if params is NO_PARAMS else vjp(xp, g, ans, *args, **params))
+            if gi is not None:
+                arg = args[0]
+                dtype = arg.dtype
+                if gi.shape != arg.shape or (gi.dtype is not dtype and gi.dtype != dtype):
+                    gi = fit_grad(xp, gi, arg.shape, dtype)
+            if not retain_graph and (saved is not None or ans is not None):
+                target.release()
+            target, g = child, gi  # (its count stays 1: no other edge leads to it)
+            gi = ans = None
+            args = ()
         # What flows to the inputs: ``grads`` from input_grads, or, on the hot path (a rule with one VJP per
         # argument on raw arrays, by far the most common node), each VJP run in the loop below.
         rule = target.rule
@@ -546,7 +583,8 @@ def run_backward(
             if hot:
                 if factors is not None:  # an element-wise rule (no params): the guarded product, in two calls
                     factor = factors[k]
-                    gi = None if factor is None else factor.guard(backend, g, factor.deriv(xp, ans, *args))
+                    gi = None if factor is None else backend.guarded_product(
+                        g, factor.deriv(xp, ans, *args), factor.quotient, True)
                 else:
                     vjp = vjps[k]
                     # Most nodes have no params (NO_PARAMS): a call without ** builds no kwargs dict.
