@@ -386,8 +386,25 @@ def test_the_engines_lane_gives_the_general_loops_gradients(xp) -> None:
         captured = [*wrapgrad.autograd_grad(roots, leaves, retain_graph=True),
                     *wrapgrad.autograd_grad(roots[::-1], leaves, retain_graph=True)]  # the other order of fan-in
         roots[0].backward()
-        results.append([np.asarray(g) for g in captured] + [np.asarray(t.grad) for t in leaves])
+        results.append([np.asarray(g) for g in captured] + [np.asarray(t.grad) for t in leaves]
+                       + [np.array(_released_state(roots))])
         if handle is not None:
             handle.remove()
     for lane, general in zip(*results):
         np.testing.assert_array_equal(lane, general)
+
+
+def _released_state(roots) -> list[tuple[bool, bool, bool]]:
+    """For every node below ``roots``, in a fixed order: whether backward dropped its saved arguments and result,
+    and whether it is marked released (a second backward through it is then the clear error)."""
+    from wrapgrad._graph import Node
+
+    state, seen, stack = [], set(), [r.grad_fn for r in roots]
+    while stack:
+        node = stack.pop()
+        if type(node) is not Node or id(node) in seen:
+            continue
+        seen.add(id(node))
+        state.append((node.saved_args is None, node.ans is None, node.released))
+        stack.extend(node)
+    return state
