@@ -144,6 +144,7 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
 # equal, so they always miss).
 _ARG_METAS: dict[tuple[Any, ...], tuple[ArgMeta | None, ...]] = {}
 _ARG_META: dict[tuple[Any, int], ArgMeta] = {}  # and each ArgMeta itself shared, by (shape, id(dtype))
+_ARG_METAS_OF_ONE: dict[tuple[Any, int], tuple[ArgMeta | None, ...]] = {}  # _ARG_METAS[(key,)] by key
 _ARG_METAS_MAX = 4096
 
 
@@ -154,9 +155,13 @@ def shared_arg_metas(datas: Any) -> tuple[ArgMeta | None, ...]:
 
 
 def shared_arg_metas_of_one(d: Any) -> tuple[ArgMeta | None, ...]:
-    """:func:`shared_arg_metas` of ``(d,)``, an array: the same tuple, without the loop (the fast path's)."""
-    key = ((d.shape, id(d.dtype)),)
-    return _ARG_METAS.get(key) or _new_arg_metas(key, (d,))
+    """:func:`shared_arg_metas` of ``(d,)``, an array: the same tuple, without the loop (the fast path's), found
+    by a flat key of its own (one tuple to build and hash, not two)."""
+    key = (d.shape, id(d.dtype))
+    metas = _ARG_METAS_OF_ONE.get(key)
+    if metas is None:
+        metas = _ARG_METAS_OF_ONE[key] = shared_arg_metas((d,))
+    return metas
 
 
 def shared_arg_metas_of_two(d1: Any, d2: Any) -> tuple[ArgMeta | None, ...]:
@@ -171,6 +176,7 @@ def _new_arg_metas(key: tuple[Any, ...], datas: Any) -> tuple[ArgMeta | None, ..
     if len(_ARG_METAS) >= _ARG_METAS_MAX:
         _ARG_METAS.clear()
         _ARG_META.clear()
+        _ARG_METAS_OF_ONE.clear()
     metas = _ARG_METAS[key] = tuple([None if k is None else _ARG_META.get(k) or _ARG_META.setdefault(
         k, _arg_meta(ArgMeta, (k[0], d.dtype))) for k, d in zip(key, datas)])
     return metas
