@@ -79,7 +79,7 @@ class Backend:
             self._ndarray = np.ndarray
             self._generic = np.generic
             self._np = np
-            self._copyto: Callable[..., Any] = np.copyto  # the zero-cotangent guard's (guarded_product)
+            self._copyto: Callable[..., Any] = np.copyto  # used by the zero-cotangent guard (guarded_product)
             self._equal: Callable[..., Any] = np.equal
             self._logical_not: Callable[..., Any] = np.logical_not
         # numpy turns 0-D results into numpy scalars; they must become 0-D arrays at the boundary. The funnel
