@@ -496,7 +496,6 @@ def run_backward(
     use_factors = ZERO_COTANGENTS.get()
     lane = not extras and not general  # the lane (below): what the loop's top would do for a node, it does too
     args: Sequence[Any] = ()  # the hot path's rule arguments, per node
-    factors: Any = None
     # The node to run next, and its cotangent, when the last node made it ready: a chain (most of a graph)
     # then passes its cotangent straight on, without a round trip through ``buffers`` and ``ready``. Ready
     # nodes still run in the same order: ``upcoming`` is the top of the stack ``ready``.
