@@ -82,6 +82,10 @@ class Backend:
             self._copyto: Callable[..., Any] = np.copyto  # used by the zero-cotangent guard (guarded_product)
             self._equal: Callable[..., Any] = np.equal
             self._logical_not: Callable[..., Any] = np.logical_not
+            # The guard's 0, as an array: a boolean assignment converts a Python 0 anew each time (a third of
+            # the guard's cost on small arrays); read-only, so that nothing can change it.
+            self._zero = np.zeros(())
+            self._zero.flags.writeable = False
         # numpy turns 0-D results into numpy scalars; they must become 0-D arrays at the boundary. The funnel
         # calls normalize only for results that are not already of array_type (the hot path skips the call).
         self.normalize: Callable[[Any], Any] | None = self._normalize_numpy if self.is_numpy else None
@@ -298,7 +302,7 @@ class Backend:
             # logical_not(g) is g == 0 (for complex g too) without a Python 0 to convert. A boolean assignment
             # costs little when no element is masked (the common case: numpy counts the mask first).
             if out.size <= _GUARD_CHUNK and g.shape == out.shape:
-                out[self._logical_not(g)] = 0
+                out[self._logical_not(g)] = self._zero
                 return out
             return self._zero_where_zero_in_numpy(g, out)
         return self.xp.where(g == 0, self.xp.zeros_like(out), out)
