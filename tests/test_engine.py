@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import operator
 import sys
 import weakref
 
@@ -408,3 +409,30 @@ def _released_state(roots) -> list[tuple[bool, bool, bool]]:
         state.append((node.saved_args is None, node.ans is None, node.released))
         stack.extend(node)
     return state
+
+
+@pytest.mark.parametrize("params", [{}, {"axis": 0}])
+@pytest.mark.parametrize("nrs", [None, (1,)])
+def test_new_result_is_new_node_then_make_slot_for_slot(params, nrs) -> None:
+    # new_result writes out the two constructors in one body (it saves a call on every recorded op): every slot
+    # of the Node and of the Tensor it makes must be what new_node and Tensor._make would have set.
+    import wrapgrad.numpy as wnp
+    from wrapgrad._graph import Node, new_node
+    from wrapgrad._tensor import Tensor, new_result
+
+    x = wnp.asarray(np.arange(3.0))
+    x.requires_grad_()
+    data, backend, rule = np.ones(3), x._backend, object()
+    args = ("f", backend, rule, [x], nrs, None, (data,), data)
+    expected = Tensor._make(data, backend, new_node(*args, params, 1, False), 0)
+    result = new_result(data, *args, params)
+
+    missing = object()
+    for made, reference, cls in ((result._node, expected._node, Node), (result, expected, Tensor)):
+        for slot in cls.__slots__:
+            if slot in ("__weakref__", "_node"):
+                continue
+            a, b = getattr(made, slot, missing), getattr(reference, slot, missing)
+            same_items = type(a) is tuple and type(b) is tuple and len(a) == len(b) and all(map(operator.is_, a, b))
+            assert a is b or same_items or (type(a) is not np.ndarray and a == b), f"{cls.__name__}.{slot}"
+    assert list(result._node) == list(expected._node)

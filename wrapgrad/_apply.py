@@ -10,7 +10,7 @@ from ._backend import Backend, backend_of_array
 from ._derivatives import RULES
 from ._grad_mode import _GRAD_ENABLED
 from ._graph import ANOMALY, ArgMeta, Node, new_node
-from ._tensor import Tensor
+from ._tensor import Tensor, new_result
 
 __all__ = ["apply", "apply_untracked"]
 
@@ -122,12 +122,16 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
                           for d in datas])
     if backend.unknown_shapes:
         meta = _check_unknown_shapes(name, datas, params, out, meta)
-    node = new_node(name, backend, rule, targets, nrs, meta, saved,
-                    out if rule is not None and rule.uses_ans else None, params, len(out) if multi else 1, multi)
+    keeps_ans = rule is not None and rule.uses_ans
+    if not multi:
+        result = new_result(out, name, backend, rule, targets, nrs, meta, saved, out if keeps_ans else None, params)
+        if ANOMALY.on:
+            _anomaly_check(result._node, out, datas)
+        return result
+    node = new_node(name, backend, rule, targets, nrs, meta, saved, out if keeps_ans else None, params, len(out),
+                    multi)
     if ANOMALY.on:
         _anomaly_check(node, out, datas)
-    if not multi:
-        return _make(out, backend, node, 0)
     results = [
         _make(o, backend, node, i) if o.dtype in differentiable else _make(o, backend, None, 0)
         for i, o in enumerate(out)

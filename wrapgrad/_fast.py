@@ -6,7 +6,7 @@ an element-wise function (``sin``, ``x * 2.0``, ``a + b``) of Tensors of one bac
 those, :func:`unary` and :func:`binary` build, per operation, a function that does the same work without
 the general funnel's loops: it calls the same backend function, wraps the result the same way, and records
 the node that ``apply`` would record, with the same rule (looked up in ``RULES`` at each call, as ``apply``
-does), the same edges and the same saved values, through the same constructors (``new_node``, ``Tensor._make``).
+does), the same edges and the same saved values, through the same constructors (``new_result``, ``Tensor._make``).
 
 Anything else goes to the general function it replaces: another type of argument, a backend whose
 ``fast_functions`` is ``None`` (dask, whose shapes may be unknown; anomaly mode; :func:`general_funnel_only`),
@@ -26,13 +26,14 @@ from ._apply import shared_arg_metas_of_one, shared_arg_metas_of_two
 from ._backend import _BACKENDS, GENERAL_FUNNEL_ONLY
 from ._derivatives import RULES
 from ._grad_mode import _GRAD_ENABLED
-from ._graph import NO_PARAMS, new_node
-from ._tensor import Tensor
+from ._graph import NO_PARAMS
+from ._tensor import Tensor, new_result
 
 __all__ = ["OPERATORS", "REFLECTED", "binary", "general_funnel_only", "specialise", "specialise_operators", "unary"]
 
 _grad_enabled = _GRAD_ENABLED.get
 _make = Tensor._make
+_new_result = new_result
 _RULES = RULES
 _SCALAR_TYPES = frozenset((bool, int, float, complex))
 
@@ -73,18 +74,17 @@ def unary(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
             return general(x)  # the general funnel raises it again, in its own words
         if type(out) is not backend.array_type and backend.normalize is not None:
             out = backend.normalize(out)
-        node = None
         if x._requires_grad and _grad_enabled() and out.dtype in backend.differentiable_dtypes:
             # The rule is looked up now, not when this function was made: RULES may change (defvjp, tests).
             rule = _RULES.get(name)
             keeps_args = rule is None or rule.uses_args  # rule None: no gradient (yet), the arguments are kept
             keeps_ans = rule is not None and rule.uses_ans
             source = x._node
-            node = new_node(
-                name, backend, rule, (x if source is None else source,), (x._output_nr,) if x._output_nr else None,
+            return _new_result(
+                out, name, backend, rule, (x if source is None else source,), (x._output_nr,) if x._output_nr else None,
                 None if keeps_args else shared_arg_metas_of_one(data), (data,) if keeps_args else None,
-                out if keeps_ans else None, NO_PARAMS, 1, False)
-        return _make(out, backend, node, 0)
+                out if keeps_ans else None, NO_PARAMS)
+        return _make(out, backend, None, 0)
 
     return fast
 
@@ -125,7 +125,6 @@ def binary(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
             return general(x1, x2)  # the general funnel raises it again, in its own words
         if type(out) is not backend.array_type and backend.normalize is not None:
             out = backend.normalize(out)
-        node = None
         if (tracked1 or tracked2) and _grad_enabled() and out.dtype in backend.differentiable_dtypes:
             rule = _RULES.get(name)
             keeps_args = rule is None or rule.uses_args
@@ -145,11 +144,11 @@ def binary(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
                     target2 = x2
                 else:
                     nr2 = x2._output_nr
-            node = new_node(
-                name, backend, rule, (target1, target2), (nr1, nr2) if nr1 or nr2 else None,
+            return _new_result(
+                out, name, backend, rule, (target1, target2), (nr1, nr2) if nr1 or nr2 else None,
                 None if keeps_args else shared_arg_metas_of_two(d1, d2), (d1, d2) if keeps_args else None,
-                out if keeps_ans else None, NO_PARAMS, 1, False)
-        return _make(out, backend, node, 0)
+                out if keeps_ans else None, NO_PARAMS)
+        return _make(out, backend, None, 0)
 
     return fast
 
