@@ -312,14 +312,19 @@ def _factor_rules() -> list[str]:
 def test_rules_given_by_derivatives_are_a_set_worth_testing() -> None:
     names = _factor_rules()
     assert {"multiply", "divide", "sin", "exp", "log", "sqrt", "tanh"} <= set(names)
+    # and all are element-wise: the engine's lane takes the cotangent of a one-argument rule given by derivatives
+    # to have that argument's shape, and only tests its dtype
+    from wrapgrad import _elementwise
+
+    assert set(names) <= set(_elementwise.__all__)
 
 
 @pytest.mark.parametrize("name", _factor_rules())
 @pytest.mark.parametrize("kind", ["real", "complex"])
 def test_the_hot_paths_factor_is_the_composed_vjp_bit_for_bit(xp, raw_xp, name, kind) -> None:
-    """The engine runs ``backend.guarded_product(g, Factor.deriv(...), quotient, conj=True)`` where every other
-    path runs the VJP composed from the same derivative (``_times(xp, g, cj(xp, d))``): both give the same bits,
-    including the zeros of the guard, NaN and inf, and the conjugate of a complex derivative."""
+    """The engine runs ``backend.guarded_product(g, Factor.deriv(...), quotient, conj=True, fits=True)`` where every
+    other path runs the VJP composed from the same derivative (``_times(xp, g, cj(xp, d))``): both give the same
+    bits, including the zeros of the guard, NaN and inf, and the conjugate of a complex derivative."""
     from wrapgrad import _derivatives
 
     rule = _derivatives.RULES[name]
@@ -340,7 +345,7 @@ def test_the_hot_paths_factor_is_the_composed_vjp_bit_for_bit(xp, raw_xp, name, 
                 if k == 1 and scalar_second:
                     continue
                 gk = raw_xp.asarray(g)
-                hot = backend.guarded_product(gk, factor.deriv(raw_xp, ans, *args), factor.quotient, True)
+                hot = backend.guarded_product(gk, factor.deriv(raw_xp, ans, *args), factor.quotient, True, True)
                 composed = rule.vjps[k](raw_xp, gk, ans, *args)
                 np.testing.assert_array_equal(np.asarray(hot), np.asarray(composed), err_msg=f"{name}, argument {k}")
 

@@ -279,14 +279,17 @@ class Backend:
             return not isinstance(k, bool)
         return self.is_numpy and isinstance(k, self._np.integer)
 
-    def guarded_product(self, g: Any, d: Any, quotient: bool = False, conj: bool = False) -> Any:
+    def guarded_product(self, g: Any, d: Any, quotient: bool = False, conj: bool = False,
+                        fits: bool = False) -> Any:
         """``g * d`` (``g / d`` with ``quotient``; ``conj(d)`` for ``d`` with ``conj``), with 0 wherever ``g`` is
         exactly 0, also where ``d`` is infinite or NaN (or 0, for a quotient).
 
         The zero-cotangent guard of the gradient rules: ``_derivatives._times`` and ``_over`` call it, and the
-        engine's hot path calls it for rules given by derivatives (``Rule.factors``, with ``conj``). A finite
-        Python number needs no guard. numpy: 0 written into the product itself through a boolean mask, no
-        second array of the product's dtype; other libraries: ``where`` (fused under jit).
+        engine's hot path calls it for rules given by derivatives (``Rule.factors``, with ``conj``, and with
+        ``fits``: there ``g`` has the product's shape, the op's result's, which every derivative of the op's
+        arguments broadcasts to, so the test of shapes is skipped). A finite Python number needs no guard.
+        numpy: 0 written into the product itself through a boolean mask, no second array of the product's dtype;
+        other libraries: ``where`` (fused under jit).
         """
         kind = type(d)
         if kind is float or kind is int:
@@ -301,7 +304,7 @@ class Backend:
         if self.is_numpy and type(out) is self._ndarray:  # out is our own new array: safe to write into
             # logical_not(g) is g == 0 (for complex g too) without a Python 0 to convert. A boolean assignment
             # costs little when no element is masked (the common case: numpy counts the mask first).
-            if out.size <= _GUARD_CHUNK and g.shape == out.shape:
+            if out.size <= _GUARD_CHUNK and (fits or g.shape == out.shape):
                 out[self._logical_not(g)] = self._zero
                 return out
             return self._zero_where_zero_in_numpy(g, out)

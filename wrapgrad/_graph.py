@@ -545,8 +545,11 @@ def run_backward(
             factors = rule.factors if use_factors else None
             if factors is not None:
                 factor = factors[0]
-                gi = None if factor is None else backend.guarded_product(
-                    g, factor.deriv(xp, ans, *args), factor.quotient, True)
+                if factor is None:
+                    gi = None
+                else:
+                    deriv, quotient = factor
+                    gi = backend.guarded_product(g, deriv(xp, ans, *args), quotient, True, True)
             else:
                 vjp, params = rule.vjps[0], target.params
                 gi = None if vjp is None else (
@@ -554,7 +557,10 @@ def run_backward(
             if gi is not None:
                 arg = args[0]
                 dtype = arg.dtype
-                if gi.shape != arg.shape or (gi.dtype is not dtype and gi.dtype != dtype):
+                # An element-wise rule of one argument (factors, one edge) keeps its argument's shape, and so does
+                # its cotangent, made in g's shape, the result's: only its dtype can differ then.
+                if ((gi.dtype is not dtype and gi.dtype != dtype)
+                        or ((factors is None or n_edges != 1) and gi.shape != arg.shape)):
                     gi = fit_grad(xp, gi, arg.shape, dtype)
             if not retain_graph and (saved is not None or ans is not None):
                 # Node.release, inline: on this path something saved means a rule that saves (1.5 % of W1).
@@ -590,8 +596,11 @@ def run_backward(
             if hot:
                 if factors is not None:  # an element-wise rule (no params): the guarded product, in two calls
                     factor = factors[k]
-                    gi = None if factor is None else backend.guarded_product(
-                        g, factor.deriv(xp, ans, *args), factor.quotient, True)
+                    if factor is None:
+                        gi = None
+                    else:
+                        deriv, quotient = factor
+                        gi = backend.guarded_product(g, deriv(xp, ans, *args), quotient, True, True)
                 else:
                     vjp = vjps[k]
                     # Most nodes have no params (NO_PARAMS): a call without ** builds no kwargs dict.
