@@ -6,6 +6,7 @@ import gc
 import operator
 import sys
 import weakref
+from typing import Any
 
 import numpy as np
 import pytest
@@ -309,6 +310,12 @@ def _factor_rules() -> list[str]:
     return sorted(name for name, rule in RULES.items() if rule.factors is not None)
 
 
+def _derivatives_rules() -> dict[str, Any]:
+    from wrapgrad._derivatives import RULES
+
+    return RULES
+
+
 def test_rules_given_by_derivatives_are_a_set_worth_testing() -> None:
     names = _factor_rules()
     assert {"multiply", "divide", "sin", "exp", "log", "sqrt", "tanh"} <= set(names)
@@ -441,3 +448,29 @@ def test_new_result_is_new_node_then_make_slot_for_slot(params, nrs) -> None:
             same_items = type(a) is tuple and type(b) is tuple and len(a) == len(b) and all(map(operator.is_, a, b))
             assert a is b or same_items or (type(a) is not np.ndarray and a == b), f"{cls.__name__}.{slot}"
     assert list(result._node) == list(expected._node)
+
+
+@pytest.mark.parametrize("name", [n for n in _factor_rules() if not _derivatives_rules()[n].uses_args])
+def test_rules_that_keep_no_arguments_read_only_their_shapes_and_dtypes(raw_xp, name) -> None:
+    # Such a node keeps a stand-in for its argument (an ArgMeta, or its own result: _apply.stand_ins_of_one),
+    # so its derivative may read the argument's shape and dtype, never its values: with an ArgMeta, which has
+    # no values, it must give what it gives with the argument itself.
+    from wrapgrad._graph import ArgMeta
+
+    rule = _derivatives_rules()[name]
+    x = raw_xp.asarray(_FACTOR_X[:4] * 0.5 + 0.25)
+    with np.errstate(all="ignore"):
+        ans = getattr(raw_xp, name)(x)
+        for factor in rule.factors:
+            expected = factor.deriv(raw_xp, ans, x)
+            np.testing.assert_array_equal(np.asarray(factor.deriv(raw_xp, ans, ArgMeta(x.shape, x.dtype))),
+                                          np.asarray(expected))
+
+
+def test_an_element_wise_result_that_is_kept_stands_in_for_its_argument(xp) -> None:
+    x = xp.asarray([0.5, -1.0])
+    x.requires_grad_()
+    t = xp.tanh(x)  # keeps its result, which has x's shape and dtype
+    assert t.grad_fn.saved_args is None and t.grad_fn.input_meta[0] is t.grad_fn.ans
+    s = xp.sum(x)  # keeps no result: a shared ArgMeta
+    assert type(s.grad_fn.input_meta[0]).__name__ == "ArgMeta"

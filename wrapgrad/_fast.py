@@ -22,7 +22,7 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ._apply import shared_arg_metas_of_one, shared_arg_metas_of_two
+from ._apply import shared_arg_metas_of_two, stand_ins_of_one
 from ._backend import _BACKENDS, GENERAL_FUNNEL_ONLY
 from ._derivatives import RULES
 from ._grad_mode import _GRAD_ENABLED
@@ -82,7 +82,7 @@ def unary(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
             source = x._node
             return _new_result(
                 out, name, backend, rule, (x if source is None else source,), (x._output_nr,) if x._output_nr else None,
-                None if keeps_args else shared_arg_metas_of_one(data), (data,) if keeps_args else None,
+                None if keeps_args else stand_ins_of_one(rule, data, out), (data,) if keeps_args else None,
                 out if keeps_ans else None, NO_PARAMS)
         return _make(out, backend, None, 0)
 

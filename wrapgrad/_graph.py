@@ -141,8 +141,9 @@ class Node(list[Any]):
     backend: Backend
     rule: Rule | None
     nrs: tuple[int, ...] | None
-    # (shape, dtype) of each array argument (the funnel's are ArgMeta stand-ins), None for scalars; None
-    # as a whole when saved_args holds the arguments themselves (see arg_meta).
+    # A stand-in with the shape and dtype of each array argument (an ArgMeta; or for an element-wise rule that
+    # keeps its result, the result itself: _apply.stand_ins_of_one), None for scalars; None as a whole when
+    # saved_args holds the arguments themselves (see arg_meta).
     input_meta: Sequence[tuple[Any, Any] | None] | None
     saved_args: Sequence[Any] | None
     ans: Any
@@ -230,19 +231,20 @@ class Node(list[Any]):
             if edge is None or gi is None or meta is None:
                 fitted.append(None)
             else:
-                fitted.append(fit_grad(xp, gi, *meta))
+                fitted.append(fit_grad(xp, gi, meta.shape, meta.dtype))
         return fitted
 
     def arg_meta(self) -> Sequence[tuple[Any, Any] | None]:
-        """``(shape, dtype)`` of each array argument, ``None`` for scalars and absent arguments.
+        """A stand-in of each array argument, with its ``shape`` and ``dtype`` (see ``input_meta``), ``None`` for
+        scalars and absent arguments.
 
         The funnel keeps them only for rules that do not keep the arguments themselves (``uses_args=False``);
-        otherwise they are read from the saved arguments.
+        otherwise they are made from the saved arguments.
         """
         if self.input_meta is not None:
             return self.input_meta
         assert self.saved_args is not None, "arg_meta: the saved arguments were released"
-        return tuple(None if not hasattr(a, "shape") else (a.shape, a.dtype) for a in self.saved_args)
+        return tuple(None if not hasattr(a, "shape") else ArgMeta(a.shape, a.dtype) for a in self.saved_args)
 
     def _recorded_inputs(self, g: Any) -> tuple[Any, Any, Any, Any]:
         """The rule's inputs as Tensors on the graph, so that backward itself is recorded."""
