@@ -110,6 +110,30 @@ def test_backward_frees_saved_arrays_and_the_graph_is_collected(xp) -> None:
     assert node() is None
 
 
+@pytest.mark.parametrize("op", ["tanh", "exp", "sin"])
+def test_backward_frees_each_saved_result_while_the_graph_is_still_alive(op) -> None:
+    # The peak of backward: a node's result (its ans, and its argument's stand-in for tanh and exp) must be
+    # freed once the node has run, not when the graph goes.
+    import wrapgrad.numpy as wnp
+
+    x = wnp.asarray(np.linspace(0, 1, 5), requires_grad=True)
+    out = wnp.sum(getattr(wnp, op)(x * 1.5) * 2.0)  # (x * 1.5: an argument that only the node keeps)
+    node = out.grad_fn[0][0]  # sum <- multiply <- op
+    assert node.name == op
+    saved = [weakref.ref(a) for a in (node.ans, *(node.saved_args or ())) if a is not None]
+    assert saved
+    for general in (False, True):
+        if general:  # the general loop: a hook on the multiply's result takes the node off the lane
+            x = wnp.asarray(np.linspace(0, 1, 5), requires_grad=True)
+            y = getattr(wnp, op)(x * 1.5) * 2.0
+            y.register_hook(lambda g: g)
+            out = wnp.sum(y)
+            node = out.grad_fn[0][0]
+            saved = [weakref.ref(a) for a in (node.ans, *(node.saved_args or ())) if a is not None]
+        out.backward()
+        assert node.released and all(ref() is None for ref in saved), op
+
+
 def test_second_backward_without_retain_graph_is_a_clear_error(xp) -> None:
     x = xp.asarray([1.0, 2.0], requires_grad=True)
     out = xp.sum(xp.sin(x))

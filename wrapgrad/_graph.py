@@ -183,6 +183,8 @@ class Node(list[Any]):
         """Drop the saved arrays: backward has used them and the graph is not retained."""
         if self.rule is not None and (self.rule.uses_args or self.rule.uses_ans):
             self.released = True
+            # A released node runs no rule again, and its stand-ins may hold its result (stand_ins_of_one).
+            self.input_meta = None
         self.saved_args = None
         self.ans = None
 
@@ -566,7 +568,7 @@ def run_backward(
                     gi = fit_grad(xp, gi, arg.shape, dtype)
             if not retain_graph and (saved is not None or ans is not None):
                 # Node.release, inline: on this path something saved means a rule that saves (1.5 % of W1).
-                target.saved_args = target.ans = None
+                target.saved_args = target.ans = target.input_meta = None  # (the stand-ins may hold the result)
                 target.released = True
             target, g = child, gi  # (its count stays 1: no other edge leads to it)
             gi = ans = None
