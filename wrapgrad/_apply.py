@@ -126,7 +126,7 @@ def _record(name: str, backend: Backend, args: tuple[Any, ...], datas: list[Any]
     if not multi:
         result = new_result(out, name, backend, rule, targets, nrs, meta, saved, out if keeps_ans else None, params)
         if ANOMALY.on:
-            _anomaly_check(result._node, out, datas)
+            _anomaly_check(result._node, out, datas)  # type: ignore[arg-type]
         return result
     node = new_node(name, backend, rule, targets, nrs, meta, saved, out if keeps_ans else None, params, len(out),
                     multi)

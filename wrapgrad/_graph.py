@@ -144,7 +144,7 @@ class Node(list[Any]):
     # A stand-in with the shape and dtype of each array argument (an ArgMeta; or for an element-wise rule that
     # keeps its result, the result itself: _apply.stand_ins_of_one), None for scalars; None as a whole when
     # saved_args holds the arguments themselves (see arg_meta).
-    input_meta: Sequence[tuple[Any, Any] | None] | None
+    input_meta: Sequence[Any] | None
     saved_args: Sequence[Any] | None
     ans: Any
     params: dict[str, Any]
@@ -236,7 +236,7 @@ class Node(list[Any]):
                 fitted.append(fit_grad(xp, gi, meta.shape, meta.dtype))
         return fitted
 
-    def arg_meta(self) -> Sequence[tuple[Any, Any] | None]:
+    def arg_meta(self) -> Sequence[Any]:
         """A stand-in of each array argument, with its ``shape`` and ``dtype`` (see ``input_meta``), ``None`` for
         scalars and absent arguments.
 
