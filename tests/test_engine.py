@@ -6,7 +6,6 @@ import gc
 import operator
 import sys
 import weakref
-from typing import Any
 
 import numpy as np
 import pytest
@@ -110,28 +109,24 @@ def test_backward_frees_saved_arrays_and_the_graph_is_collected(xp) -> None:
     assert node() is None
 
 
+@pytest.mark.parametrize("general", [False, True])
 @pytest.mark.parametrize("op", ["tanh", "exp", "sin"])
-def test_backward_frees_each_saved_result_while_the_graph_is_still_alive(op) -> None:
+def test_backward_frees_each_saved_result_while_the_graph_is_still_alive(op, general) -> None:
     # The peak of backward: a node's result (its ans, and its argument's stand-in for tanh and exp) must be
-    # freed once the node has run, not when the graph goes.
+    # freed once the node has run, not when the graph goes; on the lane and in the general loop.
     import wrapgrad.numpy as wnp
 
     x = wnp.asarray(np.linspace(0, 1, 5), requires_grad=True)
-    out = wnp.sum(getattr(wnp, op)(x * 1.5) * 2.0)  # (x * 1.5: an argument that only the node keeps)
+    y = getattr(wnp, op)(x * 1.5) * 2.0  # (x * 1.5: an argument that only the node keeps)
+    if general:  # a hook on the multiply's result takes the nodes off the lane
+        y.register_hook(lambda g: g)
+    out = wnp.sum(y)
     node = out.grad_fn[0][0]  # sum <- multiply <- op
     assert node.name == op
     saved = [weakref.ref(a) for a in (node.ans, *(node.saved_args or ())) if a is not None]
     assert saved
-    for general in (False, True):
-        if general:  # the general loop: a hook on the multiply's result takes the node off the lane
-            x = wnp.asarray(np.linspace(0, 1, 5), requires_grad=True)
-            y = getattr(wnp, op)(x * 1.5) * 2.0
-            y.register_hook(lambda g: g)
-            out = wnp.sum(y)
-            node = out.grad_fn[0][0]
-            saved = [weakref.ref(a) for a in (node.ans, *(node.saved_args or ())) if a is not None]
-        out.backward()
-        assert node.released and all(ref() is None for ref in saved), op
+    out.backward()
+    assert node.released and all(ref() is None for ref in saved)
 
 
 def test_second_backward_without_retain_graph_is_a_clear_error(xp) -> None:
@@ -328,16 +323,12 @@ _FACTOR_X = np.array([0.3, -0.6, 0.0, 0.0, np.inf, np.nan, 1.4])
 _FACTOR_G = np.array([1.5, -0.5, 0.0, 2.0, 0.0, 0.0, -1.0])
 
 
-def _factor_rules() -> list[str]:
+def _factor_rules(keeps_arguments: bool | None = None) -> list[str]:
+    """The rules given by derivatives; with ``keeps_arguments``, only those whose ``uses_args`` is that."""
     from wrapgrad._derivatives import RULES
 
-    return sorted(name for name, rule in RULES.items() if rule.factors is not None)
-
-
-def _derivatives_rules() -> dict[str, Any]:
-    from wrapgrad._derivatives import RULES
-
-    return RULES
+    return sorted(name for name, rule in RULES.items()
+                  if rule.factors is not None and keeps_arguments in (None, rule.uses_args))
 
 
 def test_rules_given_by_derivatives_are_a_set_worth_testing() -> None:
@@ -474,14 +465,15 @@ def test_new_result_is_new_node_then_make_slot_for_slot(params, nrs) -> None:
     assert list(result._node) == list(expected._node)
 
 
-@pytest.mark.parametrize("name", [n for n in _factor_rules() if not _derivatives_rules()[n].uses_args])
+@pytest.mark.parametrize("name", _factor_rules(keeps_arguments=False))
 def test_rules_that_keep_no_arguments_read_only_their_shapes_and_dtypes(raw_xp, name) -> None:
     # Such a node keeps a stand-in for its argument (an ArgMeta, or its own result: _apply.stand_ins_of_one),
     # so its derivative may read the argument's shape and dtype, never its values: with an ArgMeta, which has
     # no values, it must give what it gives with the argument itself.
+    from wrapgrad._derivatives import RULES
     from wrapgrad._graph import ArgMeta
 
-    rule = _derivatives_rules()[name]
+    rule = RULES[name]
     x = raw_xp.asarray(_FACTOR_X[:4] * 0.5 + 0.25)
     with np.errstate(all="ignore"):
         ans = getattr(raw_xp, name)(x)
