@@ -177,3 +177,73 @@ def test_operator_table_matches_the_methods(method: str) -> None:
         assert (op, arguments) == (_fast.OPERATORS[method], parameters)
     else:
         assert (op, arguments) == (_fast.REFLECTED[method], parameters[::-1])
+
+
+_BINARY = [n for n in _elementwise.__all__
+           if n != "clip" and inspect.unwrap(getattr(_elementwise, n)).__code__.co_argcount == 2]
+# Python floats that a cache of converted numbers could get wrong: signed zeros (equal keys), NaN (never equal),
+# infinities, the smallest subnormal, a value that overflows float32, an ordinary one.
+_FLOATS = [1.01, -2.5, 0.0, -0.0, float("nan"), float("inf"), -float("inf"), 5e-324, 1e300]
+
+
+@pytest.mark.parametrize("name", _BINARY)
+def test_python_floats_give_numpys_own_results(name: str) -> None:
+    """On numpy the fast path hands a Python float beside a float64 array to numpy as a cached 0-D array
+    (``Backend.float64_operand``): every binary function, in both orders, must still give numpy's own result for
+    the Python float, bit for bit and of the same dtype (signed zeros included), on float64 and on the dtypes that
+    must not take the cache (float32, complex128, int64), and the cache must hold neither 0.0, -0.0 nor NaN."""
+    import wrapgrad.numpy as wnp
+
+    backend = wnp.asarray(1.0)._backend
+    raw = getattr(backend.xp, name)
+    base = np.array([-3.0, -1.0, -0.0, 0.0, 0.5, 2.0, np.inf, np.nan])
+    arrays = [base, base[3:4].reshape(()), base.astype(np.float32), base + 0.5j, np.array([-3, 0, 2, 7])]
+    for a in arrays:
+        for s in _FLOATS:
+            for order in ((a, s), (s, a)):
+                tensors = [wnp.asarray(v) if isinstance(v, np.ndarray) else v for v in order]
+                with np.errstate(all="ignore"):
+                    try:
+                        expected = np.asarray(raw(*order))
+                    except Exception as exc:  # numpy refuses (bitwise ops of floats): so must wrapgrad
+                        with pytest.raises(type(exc)):
+                            getattr(wnp, name)(*tensors)
+                        continue
+                    ours = np.asarray(getattr(wnp, name)(*tensors))
+                where = f"{name}{tuple(type(v).__name__ if isinstance(v, float) else v.dtype for v in order)}, {s!r}"
+                assert ours.dtype == expected.dtype and ours.shape == expected.shape, where
+                np.testing.assert_array_equal(ours, expected, err_msg=where)
+                assert np.array_equal(np.signbit(ours.real), np.signbit(expected.real)), where
+    cached = list(backend.float64_operands)
+    assert all(v != 0 and v == v for v in cached), cached
+    assert all(not operand.flags.writeable for operand in backend.float64_operands.values())
+
+
+def test_the_float_cache_is_bounded_and_keeps_the_sign_of_zero() -> None:
+    import wrapgrad.numpy as wnp
+    from wrapgrad import _backend
+
+    x = wnp.asarray(np.linspace(-1.0, 1.0, 5), requires_grad=True)
+    backend = x._backend
+    for i in range(_backend._FLOAT64_OPERANDS_MAX + 10):
+        x * (1.0 + i / 7)
+    assert 0 < len(backend.float64_operands) <= _backend._FLOAT64_OPERANDS_MAX
+    assert np.all(np.signbit(np.asarray(((x * 0.0) * -0.0 + -0.0).detach())[x._data > 0]))
+    loss = wnp.sum(x * -0.0 + x * 2.5)
+    loss.backward()
+    np.testing.assert_array_equal(np.asarray(x.grad), np.full(5, 2.5))
+
+
+def test_shape_stand_ins_of_two_follow_the_dtypes_of_one_shape() -> None:
+    """``shared_arg_metas_of_two`` finds the stand-ins by shapes and checks the dtypes by identity: the same
+    shapes with other dtypes, in every order of array and number, must give what ``shared_arg_metas`` gives."""
+    from wrapgrad._apply import shared_arg_metas, shared_arg_metas_of_two
+
+    for _ in range(2):  # the second round finds every entry made, or replaced, in the first
+        for dtype1, dtype2 in [(np.float64, np.float64), (np.float32, np.float64), (np.float32, np.float32),
+                               (np.complex128, np.float64), (np.float64, np.float64)]:
+            a, b = np.ones((2, 3), dtype1), np.ones((3,), dtype2)
+            for d1, d2, numbers in [(a, b, 0), (b, a, 0), (a, 2.5, 2), (1.5, b, 1), (a, a, 0)]:
+                ours = shared_arg_metas_of_two(d1, d2, numbers)
+                assert ours == shared_arg_metas((d1, d2)), (d1, d2)
+                assert [None if m is None else m.dtype for m in ours] == [getattr(d, "dtype", None) for d in (d1, d2)]

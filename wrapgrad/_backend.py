@@ -64,6 +64,7 @@ class Backend:
         self.functions = _FunctionTable(self._resolve)
         self.namespace: ModuleType | None = None  # wrapgrad's module for this backend, set by _namespace
         self.is_numpy = self.name == "numpy"
+        self.float64: Any = None  # numpy's float64 dtype, on numpy (float64_operand)
         self.is_jax = self.name == "jax"
         self.is_dask = self.name == "dask"
         # Whether arrays of this library may have dimensions of unknown size (dask after a boolean mask): the
@@ -86,6 +87,9 @@ class Backend:
             # the guard's cost on small arrays); read-only, so that nothing can change it.
             self._zero = np.zeros(())
             self._zero.flags.writeable = False
+            self.float64 = np.dtype(np.float64)
+        # Python floats as operands of numpy float64 arrays (see float64_operand); None on other libraries.
+        self.float64_operands: dict[float, Any] | None = {} if self.is_numpy else None
         # numpy turns 0-D results into numpy scalars; they must become 0-D arrays at the boundary. The funnel
         # calls normalize only for results that are not already of array_type (the hot path skips the call).
         self.normalize: Callable[[Any], Any] | None = self._normalize_numpy if self.is_numpy else None
@@ -279,28 +283,75 @@ class Backend:
             return not isinstance(k, bool)
         return self.is_numpy and isinstance(k, self._np.integer)
 
-    def guarded_product(self, g: Any, d: Any, quotient: bool = False, conj: bool = False,
-                        fits: bool = False) -> Any:
-        """``g * d`` (``g / d`` with ``quotient``; ``conj(d)`` for ``d`` with ``conj``), with 0 wherever ``g`` is
-        exactly 0, also where ``d`` is infinite or NaN (or 0, for a quotient).
+    def guarded_product(self, g: Any, d: Any, quotient: bool = False) -> Any:
+        """``g * d`` (``g / d`` with ``quotient``), with 0 wherever ``g`` is exactly 0, also where ``d`` is infinite
+        or NaN (or 0, for a quotient).
 
         The zero-cotangent guard of the gradient rules: ``_derivatives._times`` and ``_over`` call it, and the
-        engine's hot path calls it for rules given by derivatives (``Rule.factors``, with ``conj``, and with
-        ``fits``: there ``g`` has the product's shape, the op's result's, which every derivative of the op's
-        arguments broadcasts to, so the test of shapes is skipped). A finite Python number needs no guard.
-        numpy: 0 written into the product itself through a boolean mask, no second array of the product's dtype;
-        other libraries: ``where`` (fused under jit).
+        engine calls :meth:`factor_product`. A finite Python number needs no guard. numpy: 0 written into the
+        product itself through a boolean mask, no second array of the product's dtype; other libraries:
+        ``where`` (fused under jit).
+        """
+        kind = type(d)
+        if (kind is float or kind is int) and math.isfinite(d) and (d != 0 or not quotient):
+            return g / d if quotient else g * d
+        return self._zero_where_g_is_zero(g, g / d if quotient else g * d, False)
+
+    def factor_product(self, g: Any, d: Any, quotient: bool) -> Any:
+        """:meth:`guarded_product` of ``g`` and ``conj(d)``, where ``d`` is a rule's local derivative and ``g``
+        has the product's shape (``Rule.factors``: the engine's hot path).
+
+        ``g`` is the cotangent of the op's result, to whose shape every derivative of its arguments broadcasts,
+        so the guard skips its test of shapes. On numpy the common case, a small array, is written out here: the
+        engine runs this for most ops of a graph.
         """
         kind = type(d)
         if kind is float or kind is int:
             if math.isfinite(d) and (d != 0 or not quotient):
+                operands = self.float64_operands
+                if operands is not None and kind is float and g.dtype is self.float64:
+                    operand = operands.get(d)  # numpy: a Python float, the fast way
+                    d = self.float64_operand(d) if operand is None else operand
                 return g / d if quotient else g * d
-        elif conj:
-            if kind is complex:
-                d = d.conjugate()
-            elif d.dtype in self.complex_dtypes:
-                d = self.xp.conj(d)
+        elif kind is complex:
+            d = d.conjugate()
+        elif d.dtype in self.complex_dtypes:
+            d = self.xp.conj(d)
         out = g / d if quotient else g * d
+        if self.is_numpy and type(out) is self._ndarray and out.size <= _GUARD_CHUNK:
+            out[self._logical_not(g)] = self._zero
+            return out
+        return self._zero_where_g_is_zero(g, out, True)
+
+    def float64_operand(self, x: float) -> Any:
+        """The Python float ``x`` as an operand of an operation with a float64 array, on numpy: a 0-D float64
+        array of its value, made once and kept in ``float64_operands``.
+
+        numpy 2 takes its slow promotion path for a Python number (a "weak" scalar: about 140 ns more on a
+        small array, half the cost of ``x * 1.01``) and its fast one for an array of the other operand's dtype;
+        for a float64 array the two give the same dtype, the same loop and the same bits. ``0.0`` and ``-0.0``
+        (equal as keys, different as operands) and NaN (never found again) stay Python floats; the cache is
+        cleared when it reaches ``_FLOAT64_OPERANDS_MAX`` values (code that makes a new float for every op).
+        The callers (the fast path, :meth:`factor_product`) look the cache up themselves and call this only on
+        a miss.
+        """
+        operands = self.float64_operands
+        assert operands is not None, "float64_operand: numpy only"
+        operand = operands.get(x)
+        if operand is not None:
+            return operand
+        if x == 0 or x != x:
+            return x
+        if len(operands) >= _FLOAT64_OPERANDS_MAX:
+            operands.clear()
+        operand = self._np.asarray(x)
+        operand.flags.writeable = False
+        operands[x] = operand
+        return operand
+
+    def _zero_where_g_is_zero(self, g: Any, out: Any, fits: bool) -> Any:
+        """The guard itself: ``out``, a product by ``g``, with 0 wherever ``g`` is exactly 0; ``fits``: ``g`` has
+        the shape of ``out``."""
         if self.is_numpy and type(out) is self._ndarray:  # out is our own new array: safe to write into
             # logical_not(g) is g == 0 (for complex g too) without a Python 0 to convert. A boolean assignment
             # costs little when no element is masked (the common case: numpy counts the mask first).
@@ -422,6 +473,8 @@ class _FunctionTable(dict[str, Callable[..., Any]]):
 WRITE_IN_PLACE: ContextVar[Any] = ContextVar("wrapgrad_write_in_place", default=None)
 # The zero-cotangent guard (Backend.guarded_product) masks numpy arrays larger than this in chunks.
 _GUARD_CHUNK = 1 << 16
+# How many Python floats Backend.float64_operand keeps as 0-D arrays before it starts again.
+_FLOAT64_OPERANDS_MAX = 1024
 
 # Backend.accumulate reads reference counts to know that a buffer is the engine's alone. CPython up to 3.13
 # counts every reference; 3.14 may borrow references to locals, so a count could look lower than the truth.

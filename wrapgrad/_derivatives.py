@@ -273,18 +273,18 @@ def _gather_vjp(xp: Any, g: Any, shape: tuple[int, ...], positions: Any) -> Any:
 # ======================================================================================================
 
 defvjp("abs", lambda xp, g, ans, x: _times(xp, g, xp.sign(x)))  # abs'(0) = 0 (torch); complex: g * z/|z|
-defderiv("acos", divisor(lambda xp, ans, x: -xp.sqrt(1 - x * x)))
-defderiv("acosh", divisor(lambda xp, ans, x: xp.sqrt(x - 1) * xp.sqrt(x + 1)))
+defderiv("acos", divisor(lambda xp, ans, x: -xp.sqrt(1.0 - x * x)))
+defderiv("acosh", divisor(lambda xp, ans, x: xp.sqrt(x - 1.0) * xp.sqrt(x + 1.0)))
 defvjp("add", lambda xp, g, ans, x1, x2: g, lambda xp, g, ans, x1, x2: g, uses_args=False)
-defderiv("asin", divisor(lambda xp, ans, x: xp.sqrt(1 - x * x)))
-defderiv("asinh", divisor(lambda xp, ans, x: xp.sqrt(x * x + 1)))
+defderiv("asin", divisor(lambda xp, ans, x: xp.sqrt(1.0 - x * x)))
+defderiv("asinh", divisor(lambda xp, ans, x: xp.sqrt(x * x + 1.0)))
 defderiv("atan", divisor(lambda xp, ans, x: 1 + x * x))
 defvjp(
     "atan2",  # real only; at the origin both partials are 0
     lambda xp, g, ans, x1, x2: _times(xp, g, _safe_divide(xp, x2 * xp.ones_like(g), x1 * x1 + x2 * x2)),
     lambda xp, g, ans, x1, x2: _times(xp, g, _safe_divide(xp, -x1 * xp.ones_like(g), x1 * x1 + x2 * x2)),
 )
-defderiv("atanh", divisor(lambda xp, ans, x: 1 - x * x))
+defderiv("atanh", divisor(lambda xp, ans, x: 1.0 - x * x))
 defvjp("ceil", lambda xp, g, ans, x: _zeros(xp, g), uses_args=False)
 
 
@@ -407,11 +407,11 @@ defvjp(
 defvjp("round", lambda xp, g, ans, x: _zeros(xp, g), uses_args=False)
 defderiv("sin", lambda xp, ans, x: xp.cos(x))
 defderiv("sinh", lambda xp, ans, x: xp.cosh(x))
-defderiv("square", lambda xp, ans, x: 2 * x)
-defderiv("sqrt", divisor(lambda xp, ans, x: 2 * ans), uses_args=False, uses_ans=True)
+defderiv("square", lambda xp, ans, x: 2.0 * x)
+defderiv("sqrt", divisor(lambda xp, ans, x: 2.0 * ans), uses_args=False, uses_ans=True)
 defvjp("subtract", lambda xp, g, ans, x1, x2: g, lambda xp, g, ans, x1, x2: -g, uses_args=False)
-defderiv("tan", lambda xp, ans, x: 1 + ans * ans, uses_args=False, uses_ans=True)
-defderiv("tanh", lambda xp, ans, x: 1 - ans * ans, uses_args=False, uses_ans=True)
+defderiv("tan", lambda xp, ans, x: 1.0 + ans * ans, uses_args=False, uses_ans=True)
+defderiv("tanh", lambda xp, ans, x: 1.0 - ans * ans, uses_args=False, uses_ans=True)
 defvjp("trunc", lambda xp, g, ans, x: _zeros(xp, g), uses_args=False)
 
 # ======================================================================================================

@@ -95,32 +95,48 @@ def binary(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(general)
     def fast(x1: Any, x2: Any, /) -> Any:
-        # Each argument: its data, and whether it is tracked (a Tensor that requires grad).
+        # Each argument: its data, whether it is tracked (a Tensor that requires grad), and the operand that the
+        # backend gets (its data; on numpy, a Python float beside a float64 array as a 0-D array of that dtype:
+        # Backend.float64_operand).
         if type(x1) is Tensor:
             backend = x1._backend
-            d1 = x1._data
+            d1 = o1 = x1._data
             tracked1 = x1._requires_grad
             if type(x2) is Tensor:
                 if x2._backend is not backend:
                     return general(x1, x2)
-                d2 = x2._data
+                d2 = o2 = x2._data
                 tracked2 = x2._requires_grad
+                numbers = 0  # which argument is a Python number (for the shape stand-ins): none
             elif type(x2) in _SCALAR_TYPES:
-                d2 = x2
+                d2 = o2 = x2
                 tracked2 = False
+                numbers = 2
+                operands = backend.float64_operands
+                if operands is not None and type(x2) is float and d1.dtype is backend.float64:
+                    o2 = operands.get(x2)
+                    if o2 is None:
+                        o2 = backend.float64_operand(x2)
             else:
                 return general(x1, x2)
         elif type(x2) is Tensor and type(x1) in _SCALAR_TYPES:
             backend = x2._backend
-            d1, d2 = x1, x2._data
+            d1 = o1 = x1
+            d2 = o2 = x2._data
             tracked1, tracked2 = False, x2._requires_grad
+            numbers = 1
+            operands = backend.float64_operands
+            if operands is not None and type(x1) is float and d2.dtype is backend.float64:
+                o1 = operands.get(x1)
+                if o1 is None:
+                    o1 = backend.float64_operand(x1)
         else:
             return general(x1, x2)
         functions = backend.fast_functions
         if functions is None:
             return general(x1, x2)
         try:
-            out = functions[name](d1, d2)
+            out = functions[name](o1, o2)
         except Exception:
             return general(x1, x2)  # the general funnel raises it again, in its own words
         if type(out) is not backend.array_type and backend.normalize is not None:
@@ -146,7 +162,7 @@ def binary(name: str, general: Callable[..., Any]) -> Callable[..., Any]:
                     nr2 = x2._output_nr
             return _new_result(
                 out, name, backend, rule, (target1, target2), (nr1, nr2) if nr1 or nr2 else None,
-                None if keeps_args else shared_arg_metas_of_two(d1, d2), (d1, d2) if keeps_args else None,
+                None if keeps_args else shared_arg_metas_of_two(d1, d2, numbers), (d1, d2) if keeps_args else None,
                 out if keeps_ans else None, NO_PARAMS)
         return _make(out, backend, None, 0)
 

@@ -553,7 +553,7 @@ def run_backward(
                     gi = None
                 else:
                     deriv, quotient = factor
-                    gi = backend.guarded_product(g, deriv(xp, ans, *args), quotient, True, True)
+                    gi = backend.factor_product(g, deriv(xp, ans, *args), quotient)
             else:
                 vjp, params = rule.vjps[0], target.params
                 gi = None if vjp is None else (
@@ -604,7 +604,7 @@ def run_backward(
                         gi = None
                     else:
                         deriv, quotient = factor
-                        gi = backend.guarded_product(g, deriv(xp, ans, *args), quotient, True, True)
+                        gi = backend.factor_product(g, deriv(xp, ans, *args), quotient)
                 else:
                     vjp = vjps[k]
                     # Most nodes have no params (NO_PARAMS): a call without ** builds no kwargs dict.
