@@ -389,7 +389,8 @@ def test_backward_through_factors_equals_the_recorded_backward(xp, name) -> None
 
 def _lane_graphs(xp):
     """Graphs whose chains the engine's lane runs, each with what it must stop at: a scalar operand, a second
-    root in the middle of the chain, fan-out, a dtype change and broadcasting (fit_grad), a view."""
+    root in the middle of the chain, fan-out, a dtype change and broadcasting (fit_grad, against a leaf and
+    against a constant array), a view."""
     x = xp.asarray(np.linspace(-1.0, 1.5, 6), requires_grad=True)
     w = xp.asarray(np.linspace(0.5, 2.0, 3)[:, None], requires_grad=True)
     y = xp.tanh(xp.sin(x) * 1.5 + 0.25)
@@ -399,7 +400,9 @@ def _lane_graphs(xp):
     z = xp.reshape(z, (2, 3))[0, :] * w  # a view, then broadcasting against w: (3, 3)
     fan = xp.sqrt(z * z + 1.0)
     top = xp.sum(xp.log(fan) * fan)
-    return [x, w], [top, xp.sum(mid * 3.0)]
+    # A constant array that broadcasts the result up, right after a reshape (whose rule needs the fitted shape).
+    up = xp.reshape(xp.cos(x), (2, 3)) * xp.asarray(np.full((4, 2, 3), 0.5))
+    return [x, w], [top, xp.sum(mid * 3.0) + xp.sum(up)]
 
 
 def test_the_engines_lane_gives_the_general_loops_gradients(xp) -> None:

@@ -69,6 +69,9 @@ class ArgMeta(NamedTuple):
         return len(self.shape)
 
 
+# What stands in for, or is saved as, a Python number argument (the lane's test of shapes): None or the number.
+_NUMBER_TYPES = frozenset((type(None), bool, int, float, complex))
+
 # The params of every node recorded without any (most of them): one shared, never-mutated dict, so that a
 # node costs no dict of its own. Rules receive params as ``**params``, a fresh dict per call.
 NO_PARAMS: dict[str, Any] = {}
@@ -561,10 +564,12 @@ def run_backward(
             if gi is not None:
                 arg = args[0]
                 dtype = arg.dtype
-                # An element-wise rule of one argument (factors, one edge) keeps its argument's shape, and so does
-                # its cotangent, made in g's shape, the result's: only its dtype can differ then.
+                # An element-wise rule (factors) of one array argument, alone or beside a Python number (None in
+                # the stand-ins), keeps its argument's shape, and so does its cotangent, made in g's shape, the
+                # result's: only its dtype can differ then.
                 if ((gi.dtype is not dtype and gi.dtype != dtype)
-                        or ((factors is None or n_edges != 1) and gi.shape != arg.shape)):
+                        or ((factors is None or (n_edges != 1 and type(args[1]) not in _NUMBER_TYPES))
+                            and gi.shape != arg.shape)):
                     gi = fit_grad(xp, gi, arg.shape, dtype)
             if not retain_graph and (saved is not None or ans is not None):
                 # Node.release, inline: on this path something saved means a rule that saves (1.5 % of W1).
