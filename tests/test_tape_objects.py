@@ -76,3 +76,19 @@ def test_the_shared_empty_params_stay_empty() -> None:
     loss.backward()
     assert _graph.NO_PARAMS == {}
     np.testing.assert_allclose(np.asarray(x.grad), 4.0 * np.exp([[1.0, 2.0], [3.0, 4.0]]))
+
+
+def test_one_argmeta_per_shape_and_dtype_across_a_clear_of_the_tables(monkeypatch) -> None:
+    """The stand-in tables are cleared when they grow too large: afterwards every table must again hand out
+    the same ArgMeta for one shape and dtype (a table that outlived the clear kept the old ones)."""
+    from wrapgrad import _apply
+
+    monkeypatch.setattr(_apply, "_ARG_METAS_MAX", 8)
+    x = wnp.asarray([0.5, -1.0], requires_grad=True)
+    for n in range(1, 20):  # new shapes: the tables fill and are cleared several times
+        y = wnp.asarray(np.ones(n), requires_grad=True)
+        wnp.sum(y + 1.0)
+        x + 1.0
+        metas = [(x + 1.0).grad_fn.input_meta[0], wnp.sum(x).grad_fn.input_meta[0],
+                 (x + x).grad_fn.input_meta[1], (2.0 + x).grad_fn.input_meta[1]]
+        assert all(m is metas[0] for m in metas), n

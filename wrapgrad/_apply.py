@@ -202,7 +202,7 @@ def shared_arg_metas_of_two(d1: Any, d2: Any, numbers: int) -> tuple[ArgMeta | N
     entry = _ARG_METAS_OF_TWO.get(key)
     if entry is not None and entry[0] is dtype1 and entry[1] is dtype2:
         return entry[2]
-    metas = shared_arg_metas((d1, d2))
+    metas = shared_arg_metas((d1, d2))  # (which clears this table too, with its own)
     if len(_ARG_METAS_OF_TWO) >= _ARG_METAS_MAX:
         _ARG_METAS_OF_TWO.clear()
     _ARG_METAS_OF_TWO[key] = (dtype1, dtype2, metas)
@@ -220,6 +220,7 @@ def _new_arg_metas(key: tuple[Any, ...], datas: Any) -> tuple[ArgMeta | None, ..
         _ARG_METAS.clear()
         _ARG_META.clear()
         _ARG_METAS_OF_ONE.clear()
+        _ARG_METAS_OF_TWO.clear()  # (its tuples would keep ArgMetas that a new lookup no longer finds)
     metas = _ARG_METAS[key] = tuple([None if k is None else _ARG_META.get(k) or _ARG_META.setdefault(
         k, _arg_meta(ArgMeta, (k[0], d.dtype))) for k, d in zip(key, datas)])
     return metas
