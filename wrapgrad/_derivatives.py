@@ -506,13 +506,6 @@ defvjp(
 # ======================================================================================================
 
 
-def _matmul_operand(xp: Any, g: Any) -> Any:
-    """The cotangent ``g`` as an operand of a matrix product: ``Backend.dense_operand`` on a raw namespace (numpy
-    copies a broadcast ``g``, such as ``sum``'s, once instead of running its product the slow way)."""
-    backend = _BACKENDS.get(id(xp))
-    return g if backend is None else backend.dense_operand(g)
-
-
 def _matmul_vjp_x1(xp: Any, g: Any, ans: Any, x1: Any, x2: Any) -> Any:
     if x2.ndim == 1:
         if x1.ndim == 1:
@@ -520,7 +513,7 @@ def _matmul_vjp_x1(xp: Any, g: Any, ans: Any, x1: Any, x2: Any) -> Any:
         return g[..., None] * cj(xp, x2)
     if x1.ndim == 1:
         return (cj(xp, x2) @ g[..., None])[..., 0]
-    return _matmul_operand(xp, g) @ xp.matrix_transpose(cj(xp, x2))
+    return g @ xp.matrix_transpose(cj(xp, x2))
 
 
 def _matmul_vjp_x2(xp: Any, g: Any, ans: Any, x1: Any, x2: Any) -> Any:
@@ -530,7 +523,7 @@ def _matmul_vjp_x2(xp: Any, g: Any, ans: Any, x1: Any, x2: Any) -> Any:
         return cj(xp, x1)[:, None] * g[..., None, :]
     if x2.ndim == 1:
         return (xp.matrix_transpose(cj(xp, x1)) @ g[..., None])[..., 0]
-    return xp.matrix_transpose(cj(xp, x1)) @ _matmul_operand(xp, g)
+    return xp.matrix_transpose(cj(xp, x1)) @ g
 
 
 defvjp("matmul", _matmul_vjp_x1, _matmul_vjp_x2)
