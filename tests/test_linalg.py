@@ -184,3 +184,24 @@ def test_second_derivatives_match_finite_differences(name, xp) -> None:
 
     x = xp.asarray(value, requires_grad=True)
     assert wrapgrad.gradcheck(gradient, [x], atol=1e-5, rtol=1e-4)
+
+
+def test_matmul_gradient_of_a_broadcast_cotangent() -> None:
+    """sum((A @ B) @ C) sends matmul sum's cotangent, a broadcast view (strides 0), which numpy's matmul runs
+    without BLAS's layout: the gradients must be those of the dense cotangent computed by hand, and torch's."""
+    import wrapgrad.numpy as wnp
+
+    rng = np.random.default_rng(3)
+    a0, b0, c0 = (rng.standard_normal((6, 6)) for _ in range(3))
+    a, b, c = (wnp.asarray(v, requires_grad=True) for v in (a0, b0, c0))
+    wnp.sum((a @ b) @ c).backward()
+    g = np.ones((6, 6))
+    dx = g @ c0.T
+    expected = [dx @ b0.T, a0.T @ dx, (a0 @ b0).T @ g]
+    for t, e in zip((a, b, c), expected):
+        np.testing.assert_allclose(np.asarray(t.grad), e, rtol=1e-13, atol=1e-13)
+    torch = pytest.importorskip("torch")
+    ta, tb, tc = (torch.tensor(v, requires_grad=True) for v in (a0, b0, c0))
+    torch.sum((ta @ tb) @ tc).backward()
+    for t, e in zip((a, b, c), (ta, tb, tc)):
+        np.testing.assert_allclose(np.asarray(t.grad), e.grad.numpy(), rtol=1e-12, atol=1e-12)
